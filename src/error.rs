@@ -14,7 +14,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The data handed to a layer does not have the width the layer was built for.
-    #[error("layer {index} ({name}): expected input of shape (batch, {expected}), found (batch, {found})")]
+    #[error(
+        "layer {index} ({name}): expected input of shape (batch, {expected}), found (batch, {found})"
+    )]
     LayerInputMismatch {
         /// Position of the layer in the model (0-based).
         index: usize,
@@ -90,7 +92,9 @@ pub enum Error {
     #[error("{0}")]
     InvalidState(String),
     /// Training produced a non-finite loss.
-    #[error("the loss became {loss} at epoch {epoch}, batch {batch}; lower the learning rate or check the data")]
+    #[error(
+        "the loss became {loss} at epoch {epoch}, batch {batch}; lower the learning rate or check the data"
+    )]
     Diverged {
         /// Epoch (1-based).
         epoch: usize,
@@ -150,10 +154,24 @@ impl Error {
         }
     }
 
+    #[allow(dead_code)]
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// `ShapeMismatch` unless `found == expected` (the number of weight tensors of a layer).
+pub(crate) fn check_weight_count(layer: &str, expected: usize, found: usize) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            what: format!("{layer}: number of weight tensors"),
+            expected: vec![expected],
+            found: vec![found],
+        })
     }
 }

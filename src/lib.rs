@@ -1,5 +1,60 @@
-//! ndnet: feed-forward neural networks on `ndarray`, with dropout done right.
+//! # ndnet
+//!
+//! Feed-forward neural networks on [`ndarray`], with dropout done right.
+//!
+//! ndnet gives Rust what Keras gives Python for multilayer perceptrons: a [`Sequential`] model
+//! of [`Dense`](layers::Dense), [`Dropout`](layers::Dropout) and activation layers, SGD with
+//! momentum, Nesterov and decay, Adam and RMSprop, max-norm and other weight constraints, and
+//! `fit`, `evaluate` and `predict`, all matching Keras 2's formulas: dropout's inverted scaling,
+//! MaxNorm's epsilon, SGD's velocity that holds the learning rate, binary cross-entropy's
+//! clipping. Everything is `f32`; a training step allocates nothing once its buffers exist.
+//!
+//! ```
+//! use ndnet::prelude::*;
+//!
+//! // The tutorial's "hidden" dropout model for the 60 sonar features.
+//! let mut model = Sequential::new(60).with_seed(7);
+//! model.add(Dense::new(60).activation(Activation::Relu)
+//!     .kernel_initializer(Initializer::KERAS_NORMAL)
+//!     .kernel_constraint(MaxNorm::new(3.0)))?;
+//! model.add(Dropout::new(0.2))?;
+//! model.add(Dense::new(30).activation(Activation::Relu)
+//!     .kernel_initializer(Initializer::KERAS_NORMAL)
+//!     .kernel_constraint(MaxNorm::new(3.0)))?;
+//! model.add(Dropout::new(0.2))?;
+//! model.add(Dense::new(1).activation(Activation::Sigmoid)
+//!     .kernel_initializer(Initializer::KERAS_NORMAL))?;
+//! model.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))?;
+//! assert_eq!(model.param_count(), 60 * 60 + 60 + 60 * 30 + 30 + 30 + 1);
+//! # Ok::<(), ndnet::Error>(())
+//! ```
 
+pub mod activation;
+pub mod constraints;
 pub mod error;
+pub mod init;
+pub mod layers;
+pub mod losses;
+pub mod metrics;
+pub mod model;
+pub mod optimizers;
+pub mod rng;
 
+pub use activation::Activation;
 pub use error::{Error, Result};
+pub use model::{Evaluation, FitOptions, History, Sequential};
+
+/// The names most programs need: `use ndnet::prelude::*;`.
+pub mod prelude {
+    pub use crate::activation::Activation;
+    pub use crate::constraints::{Constraint, MaxNorm, MinMaxNorm, NonNeg, UnitNorm};
+    pub use crate::error::{Error, Result};
+    pub use crate::init::Initializer;
+    pub use crate::layers::{
+        ActivationLayer, Dense, Dropout, Layer, LeakyReLU, Linear, Mode, ReLU, Sigmoid, Softmax,
+        Tanh,
+    };
+    pub use crate::losses::{BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanSquaredError};
+    pub use crate::model::{Evaluation, FitOptions, History, Sequential};
+    pub use crate::optimizers::{Adam, Optimizer, RmsProp, Sgd};
+}

@@ -1,0 +1,169 @@
+//! Element-wise and row-wise activation functions.
+//!
+//! Every activation here can compute its derivative from its *output* alone, so layers keep only
+//! their output buffer and never store pre-activations.
+
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+
+use crate::error::{Error, Result};
+
+/// An activation function `y = f(z)`, applied after a layer's affine map or as its own layer.
+///
+/// | variant | `f(z)` | `f'` in terms of `y` |
+/// |---|---|---|
+/// | `Linear` | `z` | `1` |
+/// | `Relu` | `max(z, 0)` | `1` if `y > 0` else `0` |
+/// | `LeakyRelu { alpha }` | `z` if `z > 0` else `alpha * z` | `1` if `y > 0` else `alpha` |
+/// | `Sigmoid` | `1 / (1 + e^-z)` | `y (1 - y)` |
+/// | `Tanh` | `tanh z` | `1 - y²` |
+/// | `Softmax` | `e^z_i / Σ_j e^z_j` per row | `g_i ← y_i (g_i - Σ_j g_j y_j)` |
+///
+/// ```
+/// use ndnet::Activation;
+/// use ndarray::array;
+/// let mut z = array![[-1.0f32, 0.0, 2.0]];
+/// Activation::Relu.apply(z.view_mut());
+/// assert_eq!(z, array![[0.0, 0.0, 2.0]]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Activation {
+    /// Identity.
+    #[default]
+    Linear,
+    /// Rectified linear unit.
+    Relu,
+    /// Leaky ReLU with slope `alpha` (>= 0) for negative inputs (Keras default 0.3).
+    LeakyRelu {
+        /// Slope for `z <= 0`.
+        alpha: f32,
+    },
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Softmax over each row.
+    Softmax,
+}
+
+impl Activation {
+    /// The Keras name of the activation (`"relu"`, `"sigmoid"`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    /// Checks the activation's parameters.
+    pub fn validate(&self, owner: &str) -> Result<()> {
+        if let Activation::LeakyRelu { alpha } = *self {
+            if !(alpha.is_finite() && alpha >= 0.0) {
+                return Err(Error::param(
+                    owner,
+                    "alpha",
+                    alpha,
+                    "must be finite and >= 0",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the activation in place to a batch `(rows, units)`.
+    pub fn apply(&self, z: ArrayViewMut2<f32>) {
+        self.apply_with_bias(z, None);
+    }
+
+    /// Adds `bias` (one value per column) to each row, then applies the activation, in one pass.
+    pub fn apply_with_bias(&self, mut z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>) {
+        match self {
+            Activation::Softmax => {
+                for mut row in z.axis_iter_mut(Axis(0)) {
+                    if let Some(b) = bias {
+                        row += &b;
+                    }
+                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let mut sum = 0.0f32;
+                    row.mapv_inplace(|v| {
+                        let e = (v - max).exp();
+                        sum += e;
+                        e
+                    });
+                    let inv = 1.0 / sum;
+                    row.mapv_inplace(|v| v * inv);
+                }
+            }
+            _ => {
+                let f = self.scalar_fn();
+                match bias {
+                    Some(b) => {
+                        for mut row in z.axis_iter_mut(Axis(0)) {
+                            Zip::from(&mut row).and(&b).for_each(|v, &b| *v = f(*v + b));
+                        }
+                    }
+                    None => z.mapv_inplace(f),
+                }
+            }
+        }
+    }
+
+    /// The element-wise function (not meaningful for `Softmax`, which is row-wise).
+    fn scalar_fn(&self) -> impl Fn(f32) -> f32 + use<> {
+        let kind = *self;
+        move |z: f32| match kind {
+            Activation::Linear | Activation::Softmax => z,
+            Activation::Relu => z.max(0.0),
+            Activation::LeakyRelu { alpha } => {
+                if z > 0.0 {
+                    z
+                } else {
+                    alpha * z
+                }
+            }
+            Activation::Sigmoid => sigmoid(z),
+            Activation::Tanh => z.tanh(),
+        }
+    }
+
+    /// Multiplies the gradient `grad` (w.r.t. the output `y`) by the activation's derivative, in
+    /// place, turning it into the gradient w.r.t. the pre-activation `z`.
+    pub fn backward(&self, y: ArrayView2<f32>, mut grad: ArrayViewMut2<f32>) {
+        match *self {
+            Activation::Linear => {}
+            Activation::Relu => Zip::from(&mut grad).and(&y).for_each(|g, &y| {
+                if y <= 0.0 {
+                    *g = 0.0
+                }
+            }),
+            Activation::LeakyRelu { alpha } => Zip::from(&mut grad).and(&y).for_each(|g, &y| {
+                if y <= 0.0 {
+                    *g *= alpha
+                }
+            }),
+            Activation::Sigmoid => Zip::from(&mut grad)
+                .and(&y)
+                .for_each(|g, &y| *g *= y * (1.0 - y)),
+            Activation::Tanh => Zip::from(&mut grad)
+                .and(&y)
+                .for_each(|g, &y| *g *= 1.0 - y * y),
+            Activation::Softmax => {
+                for (mut g, y) in grad.axis_iter_mut(Axis(0)).zip(y.axis_iter(Axis(0))) {
+                    let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
+                    Zip::from(&mut g)
+                        .and(&y)
+                        .for_each(|g, &y| *g = y * (*g - dot));
+                }
+            }
+        }
+    }
+}
+
+/// Logistic sigmoid `1 / (1 + e^-z)`; exactly 0.0 or 1.0 when `z` saturates in f32, never NaN.
+#[inline]
+pub fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + (-z).exp())
+}

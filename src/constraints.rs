@@ -1,0 +1,214 @@
+//! Weight constraints, applied to a parameter right after every optimizer update (Keras 2).
+//!
+//! A constraint sees the parameter as a 2-D array: a `Dense` kernel as `(inputs, units)`, a bias
+//! as `(units, 1)`. With `axis = 0` a norm is therefore taken over each unit's incoming weights for
+//! a kernel, and over the whole vector for a bias, exactly as Keras does for 2-D and 1-D tensors.
+
+use ndarray::{ArrayViewMut2, Axis};
+
+use crate::error::{Error, Result};
+
+/// The small constant Keras adds to norms before dividing (`keras.backend.epsilon()`).
+pub const EPSILON: f32 = 1e-7;
+
+/// A projection applied to a parameter after each update.
+pub trait Constraint: Send + Sync + std::fmt::Debug {
+    /// Short description, e.g. `MaxNorm(3, axis=0)`.
+    fn describe(&self) -> String;
+    /// Checks the hyper-parameters.
+    fn validate(&self) -> Result<()>;
+    /// Projects `w` in place. Must not allocate.
+    fn apply(&self, w: ArrayViewMut2<f32>);
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn Constraint>;
+}
+
+impl Clone for Box<dyn Constraint> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+fn check_axis(owner: &str, axis: usize) -> Result<()> {
+    if axis > 1 {
+        return Err(Error::param(
+            owner,
+            "axis",
+            axis,
+            "must be 0 or 1 for 2-D weights",
+        ));
+    }
+    Ok(())
+}
+
+/// Rescales each slice along `axis` by `factor(norm)`, where `norm` is the slice's L2 norm.
+/// `axis = 0` takes the norm of each column, `axis = 1` of each row.
+fn scale_by_norm(mut w: ArrayViewMut2<f32>, axis: usize, factor: impl Fn(f32) -> f32) {
+    let lanes = if axis == 0 { Axis(1) } else { Axis(0) };
+    for mut lane in w.axis_iter_mut(lanes) {
+        let norm = lane.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let f = factor(norm);
+        lane.mapv_inplace(|v| v * f);
+    }
+}
+
+/// MaxNorm: `n = ||w||₂` along `axis`; `w ← w · clip(n, 0, max_value) / (1e-7 + n)`.
+///
+/// Columns whose norm is below `max_value` still shrink by `n / (n + 1e-7)`; a zero column stays
+/// zero. The tutorial uses `MaxNorm { max_value: 3.0, axis: 0 }` on the kernels.
+///
+/// ```
+/// use ndnet::constraints::{Constraint, MaxNorm};
+/// use ndarray::array;
+/// // column norms: 5 and 1
+/// let mut w = array![[3.0f32, 0.0], [4.0, 1.0]];
+/// MaxNorm::new(3.0).apply(w.view_mut());
+/// // first column scaled by 3 / (5 + 1e-7): [1.8, 2.4]
+/// assert!((w[[0, 0]] - 1.8).abs() < 1e-6 && (w[[1, 0]] - 2.4).abs() < 1e-6);
+/// assert!((w[[1, 1]] - 1.0).abs() < 1e-6);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxNorm {
+    /// Largest norm allowed.
+    pub max_value: f32,
+    /// Axis along which norms are taken (0: each unit's incoming weights).
+    pub axis: usize,
+}
+
+impl MaxNorm {
+    /// `MaxNorm(max_value)` with Keras's default `axis = 0`.
+    pub fn new(max_value: f32) -> Self {
+        MaxNorm { max_value, axis: 0 }
+    }
+}
+
+impl Constraint for MaxNorm {
+    fn describe(&self) -> String {
+        format!("MaxNorm({}, axis={})", self.max_value, self.axis)
+    }
+    fn validate(&self) -> Result<()> {
+        if !(self.max_value.is_finite() && self.max_value > 0.0) {
+            return Err(Error::param(
+                "MaxNorm",
+                "max_value",
+                self.max_value,
+                "must be finite and > 0",
+            ));
+        }
+        check_axis("MaxNorm", self.axis)
+    }
+    fn apply(&self, w: ArrayViewMut2<f32>) {
+        let c = self.max_value;
+        scale_by_norm(w, self.axis, |n| n.clamp(0.0, c) / (EPSILON + n));
+    }
+    fn clone_box(&self) -> Box<dyn Constraint> {
+        Box::new(*self)
+    }
+}
+
+/// UnitNorm: `w ← w / (1e-7 + ||w||₂)` along `axis`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct UnitNorm {
+    /// Axis along which norms are taken.
+    pub axis: usize,
+}
+
+impl Constraint for UnitNorm {
+    fn describe(&self) -> String {
+        format!("UnitNorm(axis={})", self.axis)
+    }
+    fn validate(&self) -> Result<()> {
+        check_axis("UnitNorm", self.axis)
+    }
+    fn apply(&self, w: ArrayViewMut2<f32>) {
+        scale_by_norm(w, self.axis, |n| 1.0 / (EPSILON + n));
+    }
+    fn clone_box(&self) -> Box<dyn Constraint> {
+        Box::new(*self)
+    }
+}
+
+/// NonNeg: negative weights are set to zero.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct NonNeg;
+
+impl Constraint for NonNeg {
+    fn describe(&self) -> String {
+        "NonNeg".to_string()
+    }
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+    fn apply(&self, mut w: ArrayViewMut2<f32>) {
+        w.mapv_inplace(|v| if v >= 0.0 { v } else { 0.0 });
+    }
+    fn clone_box(&self) -> Box<dyn Constraint> {
+        Box::new(*self)
+    }
+}
+
+/// MinMaxNorm: `d = rate · clip(n, min_value, max_value) + (1 - rate) · n`; `w ← w · d / (1e-7 + n)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MinMaxNorm {
+    /// Smallest norm.
+    pub min_value: f32,
+    /// Largest norm.
+    pub max_value: f32,
+    /// How far to move towards the clipped norm each time (1: all the way).
+    pub rate: f32,
+    /// Axis along which norms are taken.
+    pub axis: usize,
+}
+
+impl Default for MinMaxNorm {
+    /// Keras defaults: `min_value 0, max_value 1, rate 1, axis 0`.
+    fn default() -> Self {
+        MinMaxNorm {
+            min_value: 0.0,
+            max_value: 1.0,
+            rate: 1.0,
+            axis: 0,
+        }
+    }
+}
+
+impl Constraint for MinMaxNorm {
+    fn describe(&self) -> String {
+        format!(
+            "MinMaxNorm({}, {}, rate={}, axis={})",
+            self.min_value, self.max_value, self.rate, self.axis
+        )
+    }
+    fn validate(&self) -> Result<()> {
+        let ok = self.min_value.is_finite()
+            && self.max_value.is_finite()
+            && 0.0 <= self.min_value
+            && self.min_value <= self.max_value;
+        if !ok {
+            return Err(Error::param(
+                "MinMaxNorm",
+                "range",
+                format!("[{}, {}]", self.min_value, self.max_value),
+                "needs 0 <= min_value <= max_value, both finite",
+            ));
+        }
+        if !(self.rate.is_finite() && (0.0..=1.0).contains(&self.rate)) {
+            return Err(Error::param(
+                "MinMaxNorm",
+                "rate",
+                self.rate,
+                "must be in [0, 1]",
+            ));
+        }
+        check_axis("MinMaxNorm", self.axis)
+    }
+    fn apply(&self, w: ArrayViewMut2<f32>) {
+        let (lo, hi, r) = (self.min_value, self.max_value, self.rate);
+        scale_by_norm(w, self.axis, |n| {
+            (r * n.clamp(lo, hi) + (1.0 - r) * n) / (EPSILON + n)
+        });
+    }
+    fn clone_box(&self) -> Box<dyn Constraint> {
+        Box::new(*self)
+    }
+}

@@ -1,0 +1,179 @@
+//! Weight initializers, with Keras 2's formulas.
+
+use ndarray::{ArrayViewMut, Dimension};
+use rand::Rng;
+use rand_distr::{Distribution, Normal, Uniform};
+
+use crate::error::{Error, Result};
+
+/// How a weight tensor is filled when its layer is built.
+///
+/// `fan_in` and `fan_out` are the kernel's input and output widths (`(fan_in, fan_out)` is the
+/// kernel shape of a `Dense` layer).
+///
+/// | initializer | distribution |
+/// |---|---|
+/// | `Zeros`, `Ones`, `Constant(c)` | the constant |
+/// | `RandomNormal { mean, stddev }` | `N(mean, stddev²)` (the tutorial's `'normal'` is `N(0, 0.05²)`) |
+/// | `RandomUniform { min, max }` | `U(min, max)` (Keras default `±0.05`) |
+/// | `GlorotUniform` | `U(±sqrt(6 / (fan_in + fan_out)))` (Keras's default kernel initializer) |
+/// | `GlorotNormal` | truncated normal (±2σ), `σ = sqrt(2 / (fan_in + fan_out)) / 0.8796` |
+/// | `HeUniform` | `U(±sqrt(6 / fan_in))` |
+/// | `HeNormal` | truncated normal (±2σ), `σ = sqrt(2 / fan_in) / 0.8796` |
+///
+/// The truncated normals divide by 0.87962566 (the std of a unit normal truncated at ±2) so the
+/// result has the intended variance, as Keras's `VarianceScaling` does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Initializer {
+    /// All zeros (Keras's default bias initializer).
+    Zeros,
+    /// All ones.
+    Ones,
+    /// Every element set to the value.
+    Constant(f32),
+    /// Normal distribution.
+    RandomNormal {
+        /// Mean.
+        mean: f32,
+        /// Standard deviation (>= 0).
+        stddev: f32,
+    },
+    /// Uniform distribution on `[min, max)`.
+    RandomUniform {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound (> min).
+        max: f32,
+    },
+    /// Glorot (Xavier) uniform.
+    GlorotUniform,
+    /// Glorot (Xavier) truncated normal.
+    GlorotNormal,
+    /// He uniform.
+    HeUniform,
+    /// He truncated normal.
+    HeNormal,
+}
+
+/// Standard deviation of a unit normal truncated to `[-2, 2]`.
+const TRUNCATED_STD: f64 = 0.879_625_661_034_239_8;
+
+impl Initializer {
+    /// The tutorial's `kernel_initializer='normal'`: `RandomNormal { mean: 0.0, stddev: 0.05 }`.
+    pub const KERAS_NORMAL: Initializer = Initializer::RandomNormal {
+        mean: 0.0,
+        stddev: 0.05,
+    };
+
+    /// Checks the parameters; `owner` names the layer for the error message.
+    pub fn validate(&self, owner: &str) -> Result<()> {
+        match *self {
+            Initializer::Constant(c) if !c.is_finite() => Err(Error::param(
+                owner,
+                "initializer constant",
+                c,
+                "must be finite",
+            )),
+            Initializer::RandomNormal { mean, stddev } => {
+                if !mean.is_finite() {
+                    Err(Error::param(
+                        owner,
+                        "initializer mean",
+                        mean,
+                        "must be finite",
+                    ))
+                } else if !(stddev.is_finite() && stddev >= 0.0) {
+                    Err(Error::param(
+                        owner,
+                        "initializer stddev",
+                        stddev,
+                        "must be finite and >= 0",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            Initializer::RandomUniform { min, max } => {
+                if !(min.is_finite() && max.is_finite() && min < max) {
+                    Err(Error::param(
+                        owner,
+                        "initializer range",
+                        format!("[{min}, {max})"),
+                        "needs finite bounds with min < max",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Fills `w` in place. Call [`validate`](Self::validate) first.
+    pub fn fill<D: Dimension, R: Rng + ?Sized>(
+        &self,
+        mut w: ArrayViewMut<f32, D>,
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut R,
+    ) {
+        let fan_in = fan_in.max(1) as f64;
+        let fan_out = fan_out.max(1) as f64;
+        match *self {
+            Initializer::Zeros => w.fill(0.0),
+            Initializer::Ones => w.fill(1.0),
+            Initializer::Constant(c) => w.fill(c),
+            Initializer::RandomNormal { mean, stddev } => {
+                fill_normal(w, mean as f64, stddev as f64, false, rng)
+            }
+            Initializer::RandomUniform { min, max } => fill_uniform(w, min as f64, max as f64, rng),
+            Initializer::GlorotUniform => {
+                let limit = (6.0 / (fan_in + fan_out)).sqrt();
+                fill_uniform(w, -limit, limit, rng)
+            }
+            Initializer::HeUniform => {
+                let limit = (6.0 / fan_in).sqrt();
+                fill_uniform(w, -limit, limit, rng)
+            }
+            Initializer::GlorotNormal => {
+                let std = (2.0 / (fan_in + fan_out)).sqrt() / TRUNCATED_STD;
+                fill_normal(w, 0.0, std, true, rng)
+            }
+            Initializer::HeNormal => {
+                let std = (2.0 / fan_in).sqrt() / TRUNCATED_STD;
+                fill_normal(w, 0.0, std, true, rng)
+            }
+        }
+    }
+}
+
+fn fill_uniform<D: Dimension, R: Rng + ?Sized>(
+    mut w: ArrayViewMut<f32, D>,
+    lo: f64,
+    hi: f64,
+    rng: &mut R,
+) {
+    match Uniform::new(lo, hi) {
+        Ok(dist) => w.iter_mut().for_each(|v| *v = dist.sample(rng) as f32),
+        Err(_) => w.fill(lo as f32),
+    }
+}
+
+fn fill_normal<D: Dimension, R: Rng + ?Sized>(
+    mut w: ArrayViewMut<f32, D>,
+    mean: f64,
+    std: f64,
+    truncated: bool,
+    rng: &mut R,
+) {
+    let Ok(dist) = Normal::new(0.0, 1.0) else {
+        return;
+    };
+    for v in w.iter_mut() {
+        let mut z: f64 = dist.sample(rng);
+        while truncated && z.abs() > 2.0 {
+            z = dist.sample(rng);
+        }
+        *v = (mean + std * z) as f32;
+    }
+}

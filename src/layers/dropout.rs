@@ -1,0 +1,150 @@
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use rand::rngs::SmallRng;
+use rand::{RngCore, SeedableRng};
+
+use super::{Layer, LayerConfig, Mode};
+use crate::error::{Error, Result};
+
+/// Dropout (Srivastava et al. 2014) with Keras's inverted scaling.
+///
+/// `rate` is the probability of *dropping* a unit (the paper's keep probability is
+/// `p = 1 - rate`). In [`Mode::Train`] each element is kept with probability `1 - rate`, a fresh
+/// mask `m` per element per batch, and `y = x · m / (1 - rate)`, so the expected output equals
+/// the input; `backward` multiplies by the same `m / (1 - rate)`. In [`Mode::Eval`] the layer is
+/// the identity. `rate` must lie in `[0, 1)`.
+///
+/// The mask draws one 32-bit random number per element from the layer's own RNG, which the model
+/// seeds from its seed and the layer's position, and keeps the element when the number is at
+/// least `round(rate · 2³²)`.
+///
+/// ```
+/// use ndnet::prelude::*;
+/// use ndarray::Array2;
+/// let mut model = Sequential::new(4).with_seed(1);
+/// model.add(Dropout::new(0.5))?;
+/// let x = Array2::<f32>::ones((2, 4));
+/// assert_eq!(model.predict(&x)?, x); // inference: identity
+/// # Ok::<(), ndnet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Dropout {
+    rate: f32,
+    width: usize,
+    threshold: u64,
+    scale: f32,
+    rng: SmallRng,
+    /// Scaled mask `m / (1 - rate)` of the last training forward pass (rows may exceed the batch).
+    mask: Array2<f32>,
+    masked: bool,
+}
+
+impl Dropout {
+    /// Dropout with the given drop probability.
+    pub fn new(rate: f32) -> Self {
+        Dropout {
+            rate,
+            width: 0,
+            threshold: 0,
+            scale: 1.0,
+            rng: SmallRng::seed_from_u64(0),
+            mask: Array2::zeros((0, 0)),
+            masked: false,
+        }
+    }
+
+    /// The drop probability.
+    pub fn rate(&self) -> f32 {
+        self.rate
+    }
+}
+
+/// Checks a drop probability: `[0, 1)` and finite.
+pub(crate) fn check_rate(owner: &str, rate: f32) -> Result<()> {
+    if !(rate.is_finite() && (0.0..1.0).contains(&rate)) {
+        return Err(Error::param(
+            owner,
+            "rate",
+            rate,
+            "must be in [0, 1) (the probability of dropping a unit)",
+        ));
+    }
+    Ok(())
+}
+
+impl Layer for Dropout {
+    fn kind(&self) -> &'static str {
+        "Dropout"
+    }
+
+    fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
+        check_rate("Dropout", self.rate)?;
+        self.width = input_dim;
+        self.threshold = (self.rate as f64 * 4_294_967_296.0).round() as u64;
+        self.scale = 1.0 / (1.0 - self.rate);
+        self.rng = SmallRng::from_rng(rng);
+        self.mask = Array2::zeros((0, input_dim));
+        self.masked = false;
+        Ok(input_dim)
+    }
+
+    fn input_dim(&self) -> usize {
+        self.width
+    }
+
+    fn output_dim(&self) -> usize {
+        self.width
+    }
+
+    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, mode: Mode) {
+        self.masked = mode == Mode::Train && self.rate > 0.0;
+        if !self.masked {
+            output.assign(&input);
+            return;
+        }
+        let rows = input.nrows();
+        if self.mask.nrows() < rows {
+            self.mask = Array2::zeros((rows, self.width));
+        }
+        let (threshold, scale) = (self.threshold, self.scale);
+        let rng = &mut self.rng;
+        let mut mask = self.mask.slice_mut(s![..rows, ..]);
+        mask.iter_mut().for_each(|m| {
+            *m = if u64::from(rng.next_u32()) >= threshold {
+                scale
+            } else {
+                0.0
+            }
+        });
+        Zip::from(&mut output)
+            .and(&input)
+            .and(&mask)
+            .for_each(|y, &x, &m| *y = x * m);
+    }
+
+    fn backward(
+        &mut self,
+        _input: ArrayView2<f32>,
+        _output: ArrayView2<f32>,
+        grad_output: ArrayViewMut2<f32>,
+        grad_input: Option<ArrayViewMut2<f32>>,
+    ) {
+        let Some(mut gi) = grad_input else { return };
+        if !self.masked {
+            gi.assign(&grad_output);
+            return;
+        }
+        let mask = self.mask.slice(s![..grad_output.nrows(), ..]);
+        Zip::from(&mut gi)
+            .and(&grad_output)
+            .and(&mask)
+            .for_each(|gi, &g, &m| *gi = g * m);
+    }
+
+    fn config(&self) -> LayerConfig {
+        LayerConfig::Dropout { rate: self.rate }
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,164 @@
+//! Layers: the [`Layer`] trait and its implementations.
+//!
+//! A layer maps a batch `(rows, input_dim)` to `(rows, output_dim)`. It never allocates in
+//! `forward` or `backward` once its buffers have grown to the batch size: the model owns the
+//! activation and gradient buffers and hands the layer views into them.
+
+mod activation;
+mod dense;
+mod dropout;
+
+pub use activation::{ActivationLayer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh};
+pub use dense::Dense;
+pub use dropout::Dropout;
+
+use ndarray::{ArrayD, ArrayView2, ArrayViewMut2};
+use rand::rngs::SmallRng;
+
+use crate::activation::Activation;
+use crate::constraints::Constraint;
+use crate::error::Result;
+
+/// Whether a forward pass is part of training (dropout active) or inference (dropout off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Training: dropout masks are drawn and applied.
+    Train,
+    /// Inference: dropout is the identity.
+    Eval,
+}
+
+/// A trainable tensor of a layer, as the optimizer and the constraints see it.
+///
+/// Kernels appear as `(inputs, units)`, biases as `(units, 1)`.
+#[derive(Debug)]
+pub struct Param<'a> {
+    /// `"kernel"` or `"bias"`.
+    pub name: &'static str,
+    /// The weights, updated in place.
+    pub value: ArrayViewMut2<'a, f32>,
+    /// The gradient of the loss w.r.t. `value`, from the last `backward`.
+    pub grad: ArrayView2<'a, f32>,
+    /// The constraint to apply after each update, if any.
+    pub constraint: Option<&'a dyn Constraint>,
+}
+
+/// A plain-data description of a layer, for summaries and saving.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LayerConfig {
+    /// A fully connected layer.
+    Dense {
+        /// Output width.
+        units: usize,
+        /// Activation applied after the affine map.
+        activation: Activation,
+        /// Whether the layer has a bias.
+        use_bias: bool,
+        /// Kernel initializer.
+        kernel_initializer: crate::init::Initializer,
+        /// Bias initializer.
+        bias_initializer: crate::init::Initializer,
+        /// Kernel constraint description.
+        kernel_constraint: Option<String>,
+        /// Bias constraint description.
+        bias_constraint: Option<String>,
+    },
+    /// Dropout with its rate.
+    Dropout {
+        /// Probability of dropping a unit.
+        rate: f32,
+    },
+    /// A stand-alone activation layer.
+    Activation(Activation),
+}
+
+/// A layer of a [`Sequential`](crate::Sequential) model.
+///
+/// The trait is object-safe: models hold `Box<dyn Layer>`. The model calls, in order:
+/// [`build`](Layer::build) once (with the input width and a seeded RNG derived from the model's
+/// seed and the layer's position), then for each batch [`forward`](Layer::forward), and when
+/// training [`zero_grad`](Layer::zero_grad), [`backward`](Layer::backward) and
+/// [`visit_params`](Layer::visit_params).
+pub trait Layer: Send + std::fmt::Debug {
+    /// The layer's type name, e.g. `"Dense"`.
+    fn kind(&self) -> &'static str;
+
+    /// Validates the configuration for an input of width `input_dim`, allocates and initializes
+    /// the weights from `rng`, seeds any internal RNG from it, and returns the output width.
+    /// Calling it again re-initializes the layer.
+    fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize>;
+
+    /// Input width the layer was built for (0 before `build`).
+    fn input_dim(&self) -> usize;
+
+    /// Output width (0 before `build`).
+    fn output_dim(&self) -> usize;
+
+    /// Computes the output of a batch: `input` is `(rows, input_dim)`, `output` is
+    /// `(rows, output_dim)` and is overwritten.
+    fn forward(&mut self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>, mode: Mode);
+
+    /// Back-propagates through the last `forward` (which must have had the same rows).
+    ///
+    /// `grad_output` holds dLoss/dOutput and may be overwritten as scratch. Parameter gradients
+    /// are *added* to the layer's gradient buffers (see [`zero_grad`](Layer::zero_grad)).
+    /// `grad_input`, when given, is overwritten with dLoss/dInput; the first layer of a model
+    /// gets `None`, which skips that work.
+    fn backward(
+        &mut self,
+        input: ArrayView2<f32>,
+        output: ArrayView2<f32>,
+        grad_output: ArrayViewMut2<f32>,
+        grad_input: Option<ArrayViewMut2<f32>>,
+    );
+
+    /// Sets the parameter gradients to zero.
+    fn zero_grad(&mut self) {}
+
+    /// Calls `f` once for each trainable tensor, always in the same order (kernel, then bias).
+    fn visit_params(&mut self, f: &mut dyn FnMut(Param<'_>)) {
+        let _ = f;
+    }
+
+    /// Number of trainable scalars.
+    fn param_count(&self) -> usize {
+        0
+    }
+
+    /// Copies of the weights, in Keras order (kernel `(inputs, units)`, then bias `(units,)`).
+    fn weights(&self) -> Vec<ArrayD<f32>> {
+        Vec::new()
+    }
+
+    /// Replaces the weights; shapes must match [`weights`](Layer::weights). Returns a
+    /// `ShapeMismatch` error naming the tensor otherwise.
+    fn set_weights(&mut self, weights: &[ArrayD<f32>]) -> Result<()> {
+        crate::error::check_weight_count(self.kind(), 0, weights.len())
+    }
+
+    /// The activation applied last in `forward`, if the layer ends with one.
+    fn output_activation(&self) -> Option<Activation> {
+        None
+    }
+
+    /// When `skip` is true, `backward` treats `grad_output` as the gradient w.r.t. the
+    /// pre-activation, skipping the output activation's derivative. The model sets this when the
+    /// loss supplies a fused gradient (sigmoid + binary cross-entropy, softmax + categorical
+    /// cross-entropy).
+    fn set_skip_output_activation_grad(&mut self, skip: bool) {
+        let _ = skip;
+    }
+
+    /// A plain-data description of the layer.
+    fn config(&self) -> LayerConfig;
+
+    /// A boxed copy (weights and RNG state included).
+    fn clone_box(&self) -> Box<dyn Layer>;
+}
+
+impl Clone for Box<dyn Layer> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}

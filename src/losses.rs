@@ -1,0 +1,314 @@
+//! Loss functions, with Keras 2's clipping and numerically stable fused gradients.
+
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+
+use crate::activation::Activation;
+use crate::error::{Error, Result};
+
+/// Keras's fuzz factor `epsilon()`: probabilities are clipped to `[EPSILON, 1 - EPSILON]`.
+pub const EPSILON: f32 = 1e-7;
+
+/// A loss `L(pred, target)`, averaged over the samples of a batch.
+///
+/// With sample weights `w`, the batch loss is `Σ w_i l_i / rows` (Keras's
+/// `SUM_OVER_BATCH_SIZE`).
+pub trait Loss: Send + Sync + std::fmt::Debug {
+    /// Keras's name, e.g. `"binary_crossentropy"`.
+    fn name(&self) -> &'static str;
+
+    /// Checks that `target` holds values this loss accepts; errors name the row and column.
+    fn validate_targets(&self, target: ArrayView2<f32>) -> Result<()>;
+
+    /// True when [`gradient`](Loss::gradient) can return the gradient w.r.t. the pre-activation
+    /// of `activation` directly (e.g. sigmoid + binary cross-entropy gives `(p - y) / n`).
+    fn fuses_with(&self, activation: Activation) -> bool {
+        let _ = activation;
+        false
+    }
+
+    /// The batch loss.
+    fn loss(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+    ) -> f32;
+
+    /// Writes dLoss/dPred into `grad` (or, when `fused`, dLoss/dPre-activation of the output
+    /// activation this loss [fuses with](Loss::fuses_with)) and returns the batch loss.
+    fn gradient(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+        fused: bool,
+        grad: ArrayViewMut2<f32>,
+    ) -> f32;
+
+    /// A boxed copy.
+    fn clone_box(&self) -> Box<dyn Loss>;
+}
+
+impl Clone for Box<dyn Loss> {
+    fn clone(&self) -> Self {
+        self.clone_box()
+    }
+}
+
+fn weight(weights: Option<ArrayView1<f32>>, row: usize) -> f32 {
+    weights.map_or(1.0, |w| w[row])
+}
+
+fn check_range(loss: &str, target: ArrayView2<f32>, lo: f32, hi: f32) -> Result<()> {
+    for ((row, column), &value) in target.indexed_iter() {
+        if !(value >= lo && value <= hi) {
+            return Err(Error::InvalidTarget {
+                loss: loss.into(),
+                row,
+                column,
+                value,
+                reason: format!("targets must lie in [{lo}, {hi}]"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Binary cross-entropy on probabilities, as Keras 2: `p` is clipped to `[1e-7, 1 - 1e-7]` and
+/// `l = -(y ln p + (1 - y) ln(1 - p))`, averaged over the output columns of a sample and then
+/// over the batch.
+///
+/// The gradient is taken through the clip, so it is zero where `p` was clipped. After a sigmoid
+/// the fused gradient w.r.t. the pre-activation is `(p - y) / (rows · cols)`, which stays finite
+/// when `p` saturates to exactly 0 or 1 in f32.
+///
+/// ```
+/// use ndnet::losses::{BinaryCrossentropy, Loss};
+/// use ndarray::array;
+/// let l = BinaryCrossentropy.loss(array![[1.0f32], [0.5]].view(), array![[0.0f32], [1.0]].view(), None);
+/// // row 1: p is clipped to 1 - 1e-7, which is 1 - 2^-23 in f32: -ln(2^-23) = 15.942;
+/// // row 2: -ln 0.5 = 0.693; mean 8.318
+/// assert!((l - 8.318).abs() < 1e-3);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BinaryCrossentropy;
+
+impl Loss for BinaryCrossentropy {
+    fn name(&self) -> &'static str {
+        "binary_crossentropy"
+    }
+
+    fn validate_targets(&self, target: ArrayView2<f32>) -> Result<()> {
+        check_range(self.name(), target, 0.0, 1.0)
+    }
+
+    fn fuses_with(&self, activation: Activation) -> bool {
+        activation == Activation::Sigmoid
+    }
+
+    fn loss(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+    ) -> f32 {
+        let cols = pred.ncols().max(1) as f64;
+        let mut total = 0.0f64;
+        for (i, (p_row, y_row)) in pred.outer_iter().zip(target.outer_iter()).enumerate() {
+            let mut s = 0.0f64;
+            for (&p, &y) in p_row.iter().zip(y_row.iter()) {
+                let p = p.clamp(EPSILON, 1.0 - EPSILON) as f64;
+                let y = y as f64;
+                s -= y * p.ln() + (1.0 - y) * (1.0 - p).ln();
+            }
+            total += weight(weights, i) as f64 * s / cols;
+        }
+        (total / pred.nrows().max(1) as f64) as f32
+    }
+
+    fn gradient(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+        fused: bool,
+        mut grad: ArrayViewMut2<f32>,
+    ) -> f32 {
+        let n = (pred.nrows() * pred.ncols()).max(1) as f32;
+        for (i, mut g_row) in grad.outer_iter_mut().enumerate() {
+            let scale = weight(weights, i) / n;
+            Zip::from(&mut g_row)
+                .and(pred.row(i))
+                .and(target.row(i))
+                .for_each(|g, &p, &y| {
+                    let clipped = !(EPSILON..=1.0 - EPSILON).contains(&p);
+                    *g = if clipped {
+                        0.0
+                    } else if fused {
+                        (p - y) * scale
+                    } else {
+                        (p - y) / (p * (1.0 - p)) * scale
+                    };
+                });
+        }
+        self.loss(pred, target, weights)
+    }
+
+    fn clone_box(&self) -> Box<dyn Loss> {
+        Box::new(*self)
+    }
+}
+
+/// Categorical cross-entropy on probabilities, as Keras 2: each row of `p` is divided by its sum,
+/// clipped to `[1e-7, 1 - 1e-7]`, and `l = -Σ_j y_j ln p_j`, averaged over the batch. Targets are
+/// one-hot (or soft) rows: non-negative, summing to 1.
+///
+/// After a softmax the fused gradient w.r.t. the logits is `(p - y) / rows`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CategoricalCrossentropy;
+
+impl Loss for CategoricalCrossentropy {
+    fn name(&self) -> &'static str {
+        "categorical_crossentropy"
+    }
+
+    fn validate_targets(&self, target: ArrayView2<f32>) -> Result<()> {
+        check_range(self.name(), target, 0.0, 1.0)?;
+        for (row, r) in target.outer_iter().enumerate() {
+            let sum: f32 = r.sum();
+            if (sum - 1.0).abs() > 1e-3 {
+                return Err(Error::InvalidTarget {
+                    loss: self.name().into(),
+                    row,
+                    column: 0,
+                    value: sum,
+                    reason: "each target row must sum to 1 (one-hot or a distribution)".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn fuses_with(&self, activation: Activation) -> bool {
+        activation == Activation::Softmax
+    }
+
+    fn loss(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+    ) -> f32 {
+        let mut total = 0.0f64;
+        for (i, (p_row, y_row)) in pred.outer_iter().zip(target.outer_iter()).enumerate() {
+            let sum = p_row.sum();
+            let mut s = 0.0f64;
+            for (&p, &y) in p_row.iter().zip(y_row.iter()) {
+                let q = (p / sum).clamp(EPSILON, 1.0 - EPSILON) as f64;
+                s -= y as f64 * q.ln();
+            }
+            total += weight(weights, i) as f64 * s;
+        }
+        (total / pred.nrows().max(1) as f64) as f32
+    }
+
+    fn gradient(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+        fused: bool,
+        mut grad: ArrayViewMut2<f32>,
+    ) -> f32 {
+        let n = pred.nrows().max(1) as f32;
+        for (i, mut g_row) in grad.outer_iter_mut().enumerate() {
+            let scale = weight(weights, i) / n;
+            let (p_row, y_row) = (pred.row(i), target.row(i));
+            if fused {
+                Zip::from(&mut g_row)
+                    .and(p_row)
+                    .and(y_row)
+                    .for_each(|g, &p, &y| *g = (p - y) * scale);
+                continue;
+            }
+            // q = p / S, l = -Σ y ln clip(q): dl/dq_j = -y_j / q_j inside the clip range,
+            // dl/dp_i = (dl/dq_i - Σ_j dl/dq_j q_j) / S.
+            let sum = p_row.sum();
+            let mut dot = 0.0f32;
+            Zip::from(&mut g_row)
+                .and(p_row)
+                .and(y_row)
+                .for_each(|g, &p, &y| {
+                    let q = p / sum;
+                    *g = if (EPSILON..=1.0 - EPSILON).contains(&q) {
+                        -y / q
+                    } else {
+                        0.0
+                    };
+                    dot += *g * q;
+                });
+            g_row.mapv_inplace(|g| (g - dot) / sum * scale);
+        }
+        self.loss(pred, target, weights)
+    }
+
+    fn clone_box(&self) -> Box<dyn Loss> {
+        Box::new(*self)
+    }
+}
+
+/// Mean squared error: `l = mean_j (p_j - y_j)²`, averaged over the batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MeanSquaredError;
+
+impl Loss for MeanSquaredError {
+    fn name(&self) -> &'static str {
+        "mean_squared_error"
+    }
+
+    fn validate_targets(&self, _target: ArrayView2<f32>) -> Result<()> {
+        Ok(())
+    }
+
+    fn loss(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+    ) -> f32 {
+        let cols = pred.ncols().max(1) as f64;
+        let mut total = 0.0f64;
+        for (i, (p_row, y_row)) in pred.outer_iter().zip(target.outer_iter()).enumerate() {
+            let s: f64 = p_row
+                .iter()
+                .zip(y_row.iter())
+                .map(|(&p, &y)| ((p - y) as f64).powi(2))
+                .sum();
+            total += weight(weights, i) as f64 * s / cols;
+        }
+        (total / pred.nrows().max(1) as f64) as f32
+    }
+
+    fn gradient(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+        _fused: bool,
+        mut grad: ArrayViewMut2<f32>,
+    ) -> f32 {
+        let n = (pred.nrows() * pred.ncols()).max(1) as f32;
+        for (i, mut g_row) in grad.axis_iter_mut(Axis(0)).enumerate() {
+            let scale = 2.0 * weight(weights, i) / n;
+            Zip::from(&mut g_row)
+                .and(pred.row(i))
+                .and(target.row(i))
+                .for_each(|g, &p, &y| *g = (p - y) * scale);
+        }
+        self.loss(pred, target, weights)
+    }
+
+    fn clone_box(&self) -> Box<dyn Loss> {
+        Box::new(*self)
+    }
+}

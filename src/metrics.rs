@@ -1,0 +1,62 @@
+//! Accuracy metrics.
+
+use ndarray::ArrayView2;
+
+/// How predictions are turned into classes and compared with targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accuracy {
+    /// Element-wise: predicted class is `p > 0.5`, compared with `y > 0.5`.
+    Binary,
+    /// Row-wise: `argmax p == argmax y`.
+    Categorical,
+}
+
+impl Accuracy {
+    /// Binary for a single output column, categorical otherwise.
+    pub fn for_width(width: usize) -> Self {
+        if width == 1 {
+            Accuracy::Binary
+        } else {
+            Accuracy::Categorical
+        }
+    }
+
+    /// `(correct, total)` over a batch.
+    pub fn count(&self, pred: ArrayView2<f32>, target: ArrayView2<f32>) -> (usize, usize) {
+        match self {
+            Accuracy::Binary => {
+                let correct = pred
+                    .iter()
+                    .zip(target.iter())
+                    .filter(|&(&p, &y)| (p > 0.5) == (y > 0.5))
+                    .count();
+                (correct, pred.len())
+            }
+            Accuracy::Categorical => {
+                let correct = pred
+                    .outer_iter()
+                    .zip(target.outer_iter())
+                    .filter(|(p, y)| argmax(p.iter()) == argmax(y.iter()))
+                    .count();
+                (correct, pred.nrows())
+            }
+        }
+    }
+
+    /// The fraction correct, in `[0, 1]` (0 for an empty batch).
+    pub fn score(&self, pred: ArrayView2<f32>, target: ArrayView2<f32>) -> f32 {
+        let (c, t) = self.count(pred, target);
+        if t == 0 { 0.0 } else { c as f32 / t as f32 }
+    }
+}
+
+/// Index of the largest value (the first on ties; NaN never wins).
+pub fn argmax<'a>(values: impl Iterator<Item = &'a f32>) -> usize {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, &v) in values.enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
+}

@@ -1,0 +1,827 @@
+//! [`Sequential`]: a stack of layers with Keras's `compile`, `fit`, `evaluate` and `predict`.
+
+use std::fmt;
+
+use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, AsArray, Axis, Ix2, s};
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+
+use crate::error::{Error, Result};
+use crate::layers::{Layer, Mode};
+use crate::losses::Loss;
+use crate::metrics::Accuracy;
+use crate::optimizers::Optimizer;
+use crate::rng::{STREAM_LAYER, STREAM_SHUFFLE, derive_rng};
+
+/// Targets accepted by `fit`, `evaluate` and `train_on_batch`: a 2-D array `(rows, outputs)`, or
+/// a 1-D array of labels for a single-output model.
+pub trait IntoTargets<'a> {
+    /// The targets as `(rows, outputs)`.
+    fn into_targets(self) -> ArrayView2<'a, f32>;
+}
+
+impl<'a> IntoTargets<'a> for ArrayView2<'a, f32> {
+    fn into_targets(self) -> ArrayView2<'a, f32> {
+        self
+    }
+}
+
+impl<'a> IntoTargets<'a> for ArrayView1<'a, f32> {
+    fn into_targets(self) -> ArrayView2<'a, f32> {
+        self.insert_axis(Axis(1))
+    }
+}
+
+impl<'a> IntoTargets<'a> for &'a Array2<f32> {
+    fn into_targets(self) -> ArrayView2<'a, f32> {
+        self.view()
+    }
+}
+
+impl<'a> IntoTargets<'a> for &'a ndarray::Array1<f32> {
+    fn into_targets(self) -> ArrayView2<'a, f32> {
+        self.view().insert_axis(Axis(1))
+    }
+}
+
+/// Options of [`Sequential::fit`]. Defaults as Keras: 1 epoch, batch 32, shuffled, silent here.
+#[derive(Debug, Clone)]
+pub struct FitOptions<'a> {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Samples per gradient update; the last batch of an epoch may be smaller.
+    pub batch_size: usize,
+    /// Shuffle the sample order at the start of every epoch.
+    pub shuffle: bool,
+    /// Data evaluated (in inference mode) at the end of every epoch: `(x, y)`.
+    pub validation_data: Option<(ArrayView2<'a, f32>, ArrayView2<'a, f32>)>,
+    /// Print one line per epoch to stdout.
+    pub verbose: bool,
+}
+
+impl Default for FitOptions<'_> {
+    fn default() -> Self {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            validation_data: None,
+            verbose: false,
+        }
+    }
+}
+
+/// Per-epoch logs of [`Sequential::fit`].
+///
+/// `loss` and `accuracy` are the sample-weighted means over the epoch's batches, measured in
+/// training mode (dropout on), as Keras reports them. `val_loss` and `val_accuracy` are measured
+/// in inference mode after each epoch, and are empty without validation data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Training loss per epoch.
+    pub loss: Vec<f32>,
+    /// Training accuracy per epoch.
+    pub accuracy: Vec<f32>,
+    /// Validation loss per epoch.
+    pub val_loss: Vec<f32>,
+    /// Validation accuracy per epoch.
+    pub val_accuracy: Vec<f32>,
+}
+
+impl History {
+    /// Number of epochs recorded.
+    pub fn epochs(&self) -> usize {
+        self.loss.len()
+    }
+}
+
+/// Result of [`Sequential::evaluate`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    /// Mean loss over the samples.
+    pub loss: f32,
+    /// Fraction of correct predictions.
+    pub accuracy: f32,
+}
+
+#[derive(Debug, Clone)]
+struct Compiled {
+    loss: Box<dyn Loss>,
+    optimizer: Box<dyn Optimizer>,
+    fused: bool,
+}
+
+/// Buffers the model owns and reuses: allocated for the largest batch seen, then only sliced.
+#[derive(Debug, Clone, Default)]
+struct Workspace {
+    rows: usize,
+    /// Output of each layer.
+    acts: Vec<Array2<f32>>,
+    /// Gradient w.r.t. the output of each layer.
+    grads: Vec<Array2<f32>>,
+    /// A shuffled batch of inputs and targets.
+    x: Array2<f32>,
+    y: Array2<f32>,
+}
+
+impl Workspace {
+    fn ensure(&mut self, rows: usize, layers: &[Box<dyn Layer>], in_dim: usize, out_dim: usize) {
+        let fits = self.rows >= rows
+            && self.acts.len() == layers.len()
+            && self.x.ncols() == in_dim
+            && self.y.ncols() == out_dim
+            && layers
+                .iter()
+                .zip(&self.acts)
+                .all(|(l, a)| a.ncols() == l.output_dim());
+        if fits {
+            return;
+        }
+        let rows = rows.max(self.rows);
+        self.rows = rows;
+        self.acts = layers
+            .iter()
+            .map(|l| Array2::zeros((rows, l.output_dim())))
+            .collect();
+        self.grads = self.acts.clone();
+        self.x = Array2::zeros((rows, in_dim));
+        self.y = Array2::zeros((rows, out_dim));
+    }
+}
+
+/// Where a training step finds its batch.
+enum Batch<'a> {
+    /// Arrays handed in by the caller.
+    Given(ArrayView2<'a, f32>, ArrayView2<'a, f32>),
+    /// The first `rows` rows of the workspace's `x` and `y`.
+    Workspace(usize),
+}
+
+/// Runs the layers on `x` (rows <= workspace rows); the output is `acts.last()[..rows]`.
+fn forward(
+    layers: &mut [Box<dyn Layer>],
+    acts: &mut [Array2<f32>],
+    x: ArrayView2<f32>,
+    mode: Mode,
+) {
+    let rows = x.nrows();
+    for i in 0..layers.len() {
+        let (before, rest) = acts.split_at_mut(i);
+        let input = if i == 0 {
+            x
+        } else {
+            before[i - 1].slice(s![..rows, ..])
+        };
+        layers[i].forward(input, rest[0].slice_mut(s![..rows, ..]), mode);
+    }
+}
+
+/// Forward in inference mode; returns a view of the output buffer.
+fn forward_eval<'w>(
+    layers: &mut [Box<dyn Layer>],
+    ws: &'w mut Workspace,
+    x: ArrayView2<f32>,
+    in_dim: usize,
+    out_dim: usize,
+) -> ArrayView2<'w, f32> {
+    let rows = x.nrows();
+    ws.ensure(rows, layers, in_dim, out_dim);
+    forward(layers, &mut ws.acts, x, Mode::Eval);
+    let last = ws.acts.len() - 1;
+    ws.acts[last].slice(s![..rows, ..])
+}
+
+/// Back-propagates `grads.last()[..rows]` through the layers.
+fn backward(
+    layers: &mut [Box<dyn Layer>],
+    acts: &[Array2<f32>],
+    grads: &mut [Array2<f32>],
+    x: ArrayView2<f32>,
+) {
+    let rows = x.nrows();
+    for i in (0..layers.len()).rev() {
+        let input = if i == 0 {
+            x
+        } else {
+            acts[i - 1].slice(s![..rows, ..])
+        };
+        let output = acts[i].slice(s![..rows, ..]);
+        let (before, rest) = grads.split_at_mut(i);
+        let grad_input = before.last_mut().map(|g| g.slice_mut(s![..rows, ..]));
+        layers[i].zero_grad();
+        layers[i].backward(input, output, rest[0].slice_mut(s![..rows, ..]), grad_input);
+    }
+}
+
+/// Applies the optimizer to every parameter, then each parameter's constraint.
+fn apply_updates(layers: &mut [Box<dyn Layer>], optimizer: &mut dyn Optimizer) {
+    let mut slot = 0;
+    for layer in layers.iter_mut() {
+        layer.visit_params(&mut |mut p| {
+            optimizer.update(slot, p.value.view_mut(), p.grad);
+            if let Some(c) = p.constraint {
+                c.apply(p.value);
+            }
+            slot += 1;
+        });
+    }
+    optimizer.finish_step();
+}
+
+/// A linear stack of layers, as Keras's `Sequential`.
+///
+/// The input width is given once; every layer's width is inferred from the one before it. One
+/// seed drives weight initialization, dropout masks and shuffling, so a model built and trained
+/// with the same seed gives bitwise the same results.
+///
+/// ```
+/// use ndnet::prelude::*;
+/// use ndarray::array;
+///
+/// // XOR
+/// let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+/// let y = array![[0.0f32], [1.0], [1.0], [0.0]];
+/// let mut model = Sequential::new(2).with_seed(3);
+/// model.add(Dense::new(8).activation(Activation::Tanh))?;
+/// model.add(Dense::new(1).activation(Activation::Sigmoid))?;
+/// model.compile(BinaryCrossentropy, Sgd::new(0.5).momentum(0.9))?;
+/// let options = FitOptions { epochs: 500, batch_size: 4, ..Default::default() };
+/// let history = model.fit(&x, &y, &options)?;
+/// assert!(history.loss.last().unwrap() < &0.1);
+/// assert_eq!(model.predict_classes(&x)?, vec![0, 1, 1, 0]);
+/// # Ok::<(), ndnet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sequential {
+    input_dim: usize,
+    seed: u64,
+    layers: Vec<Box<dyn Layer>>,
+    names: Vec<String>,
+    compiled: Option<Compiled>,
+    shuffle_rng: SmallRng,
+    ws: Workspace,
+}
+
+impl Sequential {
+    /// An empty model taking inputs of width `input_dim`, seeded from the operating system.
+    /// Use [`with_seed`](Self::with_seed) for reproducible results.
+    pub fn new(input_dim: usize) -> Self {
+        let seed = rand::random();
+        Sequential {
+            input_dim,
+            seed,
+            layers: Vec::new(),
+            names: Vec::new(),
+            compiled: None,
+            shuffle_rng: derive_rng(seed, STREAM_SHUFFLE, 0),
+            ws: Workspace::default(),
+        }
+    }
+
+    /// Sets the seed (re-initializing any layers already added) and returns the model.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.set_seed(seed);
+        self
+    }
+
+    /// Sets the seed and re-initializes the weights, dropout generators, shuffling and optimizer
+    /// state, as if the model had been built with this seed.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.shuffle_rng = derive_rng(seed, STREAM_SHUFFLE, 0);
+        let mut width = self.input_dim;
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let mut rng = derive_rng(seed, STREAM_LAYER, i as u64);
+            // The layer was built before with this width, so building again cannot fail.
+            width = layer.build(width, &mut rng).unwrap_or(width);
+        }
+        if let Some(c) = &mut self.compiled {
+            c.optimizer.reset();
+        }
+    }
+
+    /// The model's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Appends a layer, building it for the current output width. Errors (an invalid rate, zero
+    /// units, ...) name the layer's position and type. Adding a layer clears a previous
+    /// `compile`.
+    pub fn add(&mut self, layer: impl Into<Box<dyn Layer>>) -> Result<&mut Self> {
+        let mut layer = layer.into();
+        let index = self.layers.len();
+        if self.input_dim == 0 {
+            return Err(Error::param(
+                "Sequential",
+                "input_dim",
+                0,
+                "must be at least 1",
+            ));
+        }
+        let mut rng = derive_rng(self.seed, STREAM_LAYER, index as u64);
+        let out = layer
+            .build(self.output_dim(), &mut rng)
+            .map_err(|e| Error::InvalidState(format!("layer {index} ({}): {e}", layer.kind())))?;
+        if out == 0 {
+            return Err(Error::InvalidState(format!(
+                "layer {index} ({}): output width is 0",
+                layer.kind()
+            )));
+        }
+        let base = layer.kind().to_lowercase();
+        let count = self
+            .layers
+            .iter()
+            .filter(|l| l.kind() == layer.kind())
+            .count();
+        self.names.push(if count == 0 {
+            base
+        } else {
+            format!("{base}_{count}")
+        });
+        self.layers.push(layer);
+        self.compiled = None;
+        Ok(self)
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    /// Mutable access to the layers (e.g. to read a `Dense` kernel after downcasting by config).
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+        &mut self.layers
+    }
+
+    /// The layers' names (`dense`, `dropout`, `dense_1`, ...).
+    pub fn layer_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Width of the inputs.
+    pub fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+
+    /// Width of the outputs (the input width for an empty model).
+    pub fn output_dim(&self) -> usize {
+        self.layers
+            .last()
+            .map_or(self.input_dim, |l| l.output_dim())
+    }
+
+    /// Total number of trainable scalars.
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(|l| l.param_count()).sum()
+    }
+
+    /// Sets the loss and the optimizer. Validates the optimizer's hyper-parameters and decides
+    /// whether the output activation and the loss use a fused gradient (sigmoid + binary
+    /// cross-entropy, softmax + categorical cross-entropy). Resets the optimizer's state.
+    pub fn compile(
+        &mut self,
+        loss: impl Loss + 'static,
+        optimizer: impl Optimizer + 'static,
+    ) -> Result<()> {
+        self.compile_boxed(Box::new(loss), Box::new(optimizer))
+    }
+
+    /// [`compile`](Self::compile) with boxed loss and optimizer.
+    pub fn compile_boxed(
+        &mut self,
+        loss: Box<dyn Loss>,
+        mut optimizer: Box<dyn Optimizer>,
+    ) -> Result<()> {
+        optimizer.validate()?;
+        optimizer.reset();
+        let last = self
+            .layers
+            .last_mut()
+            .ok_or_else(|| Error::InvalidState("compile: the model has no layers".into()))?;
+        let fused = last.output_activation().is_some_and(|a| loss.fuses_with(a));
+        last.set_skip_output_activation_grad(fused);
+        self.compiled = Some(Compiled {
+            loss,
+            optimizer,
+            fused,
+        });
+        Ok(())
+    }
+
+    /// Whether [`compile`](Self::compile) has been called since the last layer was added.
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.is_some()
+    }
+
+    /// The optimizer, once compiled (e.g. to change its learning rate between epochs).
+    pub fn optimizer_mut(&mut self) -> Option<&mut (dyn Optimizer + 'static)> {
+        self.compiled.as_mut().map(|c| c.optimizer.as_mut())
+    }
+
+    /// The accuracy used by `fit` and `evaluate`: binary for one output, categorical otherwise.
+    pub fn accuracy_metric(&self) -> Accuracy {
+        Accuracy::for_width(self.output_dim())
+    }
+
+    fn compiled_or(&self, what: &str) -> Result<()> {
+        if self.compiled.is_none() {
+            return Err(Error::InvalidState(format!(
+                "{what} called before compile: call model.compile(loss, optimizer) first"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_x(&self, what: &str, x: ArrayView2<f32>) -> Result<()> {
+        if self.layers.is_empty() {
+            return Err(Error::InvalidState(format!(
+                "{what}: the model has no layers"
+            )));
+        }
+        if x.ncols() != self.input_dim {
+            return Err(Error::LayerInputMismatch {
+                index: 0,
+                name: format!("{} ({})", self.names[0], self.layers[0].kind()),
+                expected: self.input_dim,
+                found: x.ncols(),
+            });
+        }
+        if x.nrows() == 0 || x.ncols() == 0 {
+            return Err(Error::EmptyData(what.into()));
+        }
+        check_finite(what, x)
+    }
+
+    fn check_xy(&self, what: &str, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Result<()> {
+        self.check_x(what, x)?;
+        if x.nrows() != y.nrows() {
+            return Err(Error::RowCountMismatch {
+                what: what.into(),
+                x_rows: x.nrows(),
+                y_rows: y.nrows(),
+            });
+        }
+        if y.ncols() != self.output_dim() {
+            return Err(Error::ShapeMismatch {
+                what: format!(
+                    "{what}: targets (the model's output is {} wide)",
+                    self.output_dim()
+                ),
+                expected: vec![y.nrows(), self.output_dim()],
+                found: y.shape().to_vec(),
+            });
+        }
+        check_finite(what, y)?;
+        if let Some(c) = &self.compiled {
+            c.loss.validate_targets(y)?;
+        }
+        Ok(())
+    }
+
+    /// One gradient step on the batch `(x, y)`; returns the batch loss (before the update).
+    /// After the first call with a given batch size, it performs no heap allocation.
+    pub fn train_on_batch<'a>(
+        &mut self,
+        x: impl AsArray<'a, f32, Ix2>,
+        y: impl IntoTargets<'a>,
+    ) -> Result<f32> {
+        let (x, y) = (x.into(), y.into_targets());
+        self.compiled_or("train_on_batch")?;
+        self.check_xy("train_on_batch", x, y)?;
+        let (loss, _) = self.step(Batch::Given(x, y));
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch: 0,
+                batch: 1,
+                loss,
+            });
+        }
+        Ok(loss)
+    }
+
+    /// Forward in training mode, loss gradient, backward, update, constraints. Returns the batch
+    /// loss and the number of correct predictions.
+    fn step(&mut self, batch: Batch<'_>) -> (f32, usize) {
+        let rows = match batch {
+            Batch::Given(x, _) => x.nrows(),
+            Batch::Workspace(rows) => rows,
+        };
+        let (in_dim, out_dim) = (self.input_dim, self.output_dim());
+        let metric = self.accuracy_metric();
+        let Sequential {
+            layers,
+            compiled,
+            ws,
+            ..
+        } = self;
+        let Some(c) = compiled.as_mut() else {
+            return (f32::NAN, 0);
+        };
+        ws.ensure(rows, layers, in_dim, out_dim);
+        let Workspace {
+            acts,
+            grads,
+            x: wx,
+            y: wy,
+            ..
+        } = ws;
+        let (x, y) = match batch {
+            Batch::Given(x, y) => (x, y),
+            Batch::Workspace(_) => (wx.slice(s![..rows, ..]), wy.slice(s![..rows, ..])),
+        };
+        forward(layers, acts, x, Mode::Train);
+        let last = acts.len() - 1;
+        let out = acts[last].slice(s![..rows, ..]);
+        let loss = c
+            .loss
+            .gradient(out, y, None, c.fused, grads[last].slice_mut(s![..rows, ..]));
+        let (correct, _) = metric.count(out, y);
+        backward(layers, acts, grads, x);
+        apply_updates(layers, c.optimizer.as_mut());
+        (loss, correct)
+    }
+
+    /// Trains for `options.epochs` epochs and returns the per-epoch logs.
+    ///
+    /// Each epoch shuffles the sample order (when `options.shuffle`), walks it in batches of
+    /// `options.batch_size` (the last batch may be smaller), and takes one optimizer step per
+    /// batch on the batch's mean loss. Stops with [`Error::Diverged`] when a batch loss is not
+    /// finite.
+    pub fn fit<'a>(
+        &mut self,
+        x: impl AsArray<'a, f32, Ix2>,
+        y: impl IntoTargets<'a>,
+        options: &FitOptions<'_>,
+    ) -> Result<History> {
+        let (x, y) = (x.into(), y.into_targets());
+        self.compiled_or("fit")?;
+        self.check_xy("fit", x, y)?;
+        if options.batch_size == 0 {
+            return Err(Error::param("fit", "batch_size", 0, "must be at least 1"));
+        }
+        if let Some((vx, vy)) = options.validation_data {
+            self.check_xy("validation_data", vx, vy)?;
+        }
+        let n = x.nrows();
+        let batch = options.batch_size.min(n);
+        let (in_dim, out_dim) = (self.input_dim, self.output_dim());
+        self.ws.ensure(batch, &self.layers, in_dim, out_dim);
+        let metric = self.accuracy_metric();
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut history = History::default();
+        for epoch in 1..=options.epochs {
+            if options.shuffle {
+                order.shuffle(&mut self.shuffle_rng);
+            }
+            let (mut loss_sum, mut correct) = (0.0f64, 0usize);
+            for (b, idx) in order.chunks(batch).enumerate() {
+                for (k, &i) in idx.iter().enumerate() {
+                    self.ws.x.row_mut(k).assign(&x.row(i));
+                    self.ws.y.row_mut(k).assign(&y.row(i));
+                }
+                let rows = idx.len();
+                let (loss, c) = self.step(Batch::Workspace(rows));
+                if !loss.is_finite() {
+                    return Err(Error::Diverged {
+                        epoch,
+                        batch: b + 1,
+                        loss,
+                    });
+                }
+                loss_sum += loss as f64 * rows as f64;
+                correct += c;
+            }
+            let total = match metric {
+                Accuracy::Binary => n * out_dim,
+                Accuracy::Categorical => n,
+            };
+            history.loss.push((loss_sum / n as f64) as f32);
+            history.accuracy.push(correct as f32 / total as f32);
+            if let Some((vx, vy)) = options.validation_data {
+                let e = self.evaluate_unchecked(vx, vy);
+                history.val_loss.push(e.loss);
+                history.val_accuracy.push(e.accuracy);
+            }
+            if options.verbose {
+                println!("{}", epoch_line(epoch, options.epochs, &history));
+            }
+        }
+        Ok(history)
+    }
+
+    /// Loss and accuracy on `(x, y)` in inference mode (dropout off).
+    pub fn evaluate<'a>(
+        &mut self,
+        x: impl AsArray<'a, f32, Ix2>,
+        y: impl IntoTargets<'a>,
+    ) -> Result<Evaluation> {
+        let (x, y) = (x.into(), y.into_targets());
+        self.compiled_or("evaluate")?;
+        self.check_xy("evaluate", x, y)?;
+        Ok(self.evaluate_unchecked(x, y))
+    }
+
+    fn evaluate_unchecked(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Evaluation {
+        let metric = self.accuracy_metric();
+        let (in_dim, out_dim) = (self.input_dim, self.output_dim());
+        let Sequential {
+            layers,
+            compiled,
+            ws,
+            ..
+        } = self;
+        let Some(c) = compiled.as_ref() else {
+            return Evaluation {
+                loss: f32::NAN,
+                accuracy: 0.0,
+            };
+        };
+        let mut loss_sum = 0.0f64;
+        let (mut correct, mut total) = (0, 0);
+        let chunk = ws.rows.max(32);
+        for start in (0..x.nrows()).step_by(chunk) {
+            let end = (start + chunk).min(x.nrows());
+            let (xc, yc) = (x.slice(s![start..end, ..]), y.slice(s![start..end, ..]));
+            let out = forward_eval(layers, ws, xc, in_dim, out_dim);
+            loss_sum += c.loss.loss(out, yc, None) as f64 * (end - start) as f64;
+            let (k, t) = metric.count(out, yc);
+            correct += k;
+            total += t;
+        }
+        Evaluation {
+            loss: (loss_sum / x.nrows().max(1) as f64) as f32,
+            accuracy: if total == 0 {
+                0.0
+            } else {
+                correct as f32 / total as f32
+            },
+        }
+    }
+
+    /// The model's outputs for `x` in inference mode: probabilities for a sigmoid or softmax
+    /// output, `(rows, outputs)`.
+    pub fn predict<'a>(&mut self, x: impl AsArray<'a, f32, Ix2>) -> Result<Array2<f32>> {
+        let x = x.into();
+        self.check_x("predict", x)?;
+        let mut out = Array2::zeros((x.nrows(), self.output_dim()));
+        let chunk = self.ws.rows.max(32);
+        for start in (0..x.nrows()).step_by(chunk) {
+            let end = (start + chunk).min(x.nrows());
+            let (in_dim, out_dim) = (self.input_dim, self.output_dim());
+            let o = forward_eval(
+                &mut self.layers,
+                &mut self.ws,
+                x.slice(s![start..end, ..]),
+                in_dim,
+                out_dim,
+            );
+            out.slice_mut(s![start..end, ..]).assign(&o);
+        }
+        Ok(out)
+    }
+
+    /// Predicted classes: `p > 0.5` for a single output, the arg-max otherwise.
+    pub fn predict_classes<'a>(&mut self, x: impl AsArray<'a, f32, Ix2>) -> Result<Vec<usize>> {
+        let p = self.predict(x)?;
+        Ok(if p.ncols() == 1 {
+            p.iter().map(|&v| usize::from(v > 0.5)).collect()
+        } else {
+            p.outer_iter()
+                .map(|r| crate::metrics::argmax(r.iter()))
+                .collect()
+        })
+    }
+
+    /// Copies of all weights in Keras order: for each `Dense`, kernel `(inputs, units)` then bias.
+    pub fn get_weights(&self) -> Vec<ArrayD<f32>> {
+        self.layers.iter().flat_map(|l| l.weights()).collect()
+    }
+
+    /// Replaces all weights (the order and shapes of [`get_weights`](Self::get_weights)). Nothing
+    /// changes when a count or shape is wrong.
+    pub fn set_weights(&mut self, weights: &[ArrayD<f32>]) -> Result<()> {
+        let current = self.get_weights();
+        if current.len() != weights.len() {
+            return Err(Error::ShapeMismatch {
+                what: "set_weights: number of weight tensors".into(),
+                expected: vec![current.len()],
+                found: vec![weights.len()],
+            });
+        }
+        for (i, (c, w)) in current.iter().zip(weights).enumerate() {
+            if c.shape() != w.shape() {
+                return Err(Error::ShapeMismatch {
+                    what: format!("set_weights: tensor {i}"),
+                    expected: c.shape().to_vec(),
+                    found: w.shape().to_vec(),
+                });
+            }
+            if let Some((pos, v)) = w.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(Error::NonFinite {
+                    what: format!("set_weights: tensor {i}"),
+                    row: pos,
+                    column: 0,
+                    value: *v,
+                });
+            }
+        }
+        let mut rest = weights;
+        for layer in &mut self.layers {
+            let k = layer.weights().len();
+            layer.set_weights(&rest[..k])?;
+            rest = &rest[k..];
+        }
+        Ok(())
+    }
+
+    /// Prints the [summary table](fmt::Display) to stdout.
+    pub fn summary(&self) {
+        println!("{self}");
+    }
+}
+
+fn check_finite(what: &str, a: ArrayView2<f32>) -> Result<()> {
+    if a.iter().all(|v| v.is_finite()) {
+        return Ok(());
+    }
+    let ((row, column), &value) = a
+        .indexed_iter()
+        .find(|(_, v)| !v.is_finite())
+        .unwrap_or(((0, 0), &f32::NAN));
+    Err(Error::NonFinite {
+        what: what.into(),
+        row,
+        column,
+        value,
+    })
+}
+
+fn epoch_line(epoch: usize, epochs: usize, h: &History) -> String {
+    let last = |v: &Vec<f32>| v.last().copied().unwrap_or(f32::NAN);
+    let mut line = format!(
+        "Epoch {epoch}/{epochs} - loss: {:.4} - accuracy: {:.4}",
+        last(&h.loss),
+        last(&h.accuracy)
+    );
+    if !h.val_loss.is_empty() {
+        line += &format!(
+            " - val_loss: {:.4} - val_accuracy: {:.4}",
+            last(&h.val_loss),
+            last(&h.val_accuracy)
+        );
+    }
+    line
+}
+
+impl<L: Layer + 'static> From<L> for Box<dyn Layer> {
+    fn from(layer: L) -> Self {
+        Box::new(layer)
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The Keras-style summary table: layer name and type, output shape, parameter count, total.
+impl fmt::Display for Sequential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rule = "_".repeat(65);
+        writeln!(f, "Model: \"sequential\"")?;
+        writeln!(f, "{rule}")?;
+        writeln!(
+            f,
+            " {:<27} {:<25} {:<10}",
+            "Layer (type)", "Output Shape", "Param #"
+        )?;
+        writeln!(f, "{}", "=".repeat(65))?;
+        for (i, (layer, name)) in self.layers.iter().zip(&self.names).enumerate() {
+            let label = format!("{name} ({})", layer.kind());
+            let shape = format!("(None, {})", layer.output_dim());
+            writeln!(
+                f,
+                " {label:<27} {shape:<25} {:<10}",
+                thousands(layer.param_count())
+            )?;
+            if i + 1 < self.layers.len() {
+                writeln!(f)?;
+            }
+        }
+        writeln!(f, "{}", "=".repeat(65))?;
+        let total = thousands(self.param_count());
+        writeln!(f, "Total params: {total}")?;
+        writeln!(f, "Trainable params: {total}")?;
+        writeln!(f, "Non-trainable params: 0")?;
+        write!(f, "{rule}")
+    }
+}

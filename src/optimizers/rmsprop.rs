@@ -1,0 +1,134 @@
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+
+use super::{Optimizer, check_non_negative, check_positive, check_unit_interval, slot_state};
+use crate::error::Result;
+
+/// RMSprop, as Keras 2 (`tf.keras.optimizers.RMSprop`).
+///
+/// ```text
+/// lr_t = learning_rate / (1 + decay · t)
+/// s    = ρ s + (1 - ρ) g²
+/// without momentum:  w -= lr_t · g / (sqrt(s) + ε)
+/// with momentum μ:   u = μ u + lr_t · g / sqrt(s + ε);  w -= u
+/// ```
+///
+/// Defaults: `learning_rate 0.001, rho 0.9, momentum 0, epsilon 1e-7`.
+#[derive(Debug, Clone)]
+pub struct RmsProp {
+    /// Base learning rate.
+    pub learning_rate: f32,
+    /// Decay of the running mean of squared gradients.
+    pub rho: f32,
+    /// Momentum in `[0, 1)`.
+    pub momentum: f32,
+    /// Numerical fuzz.
+    pub epsilon: f32,
+    /// Inverse-time decay of the learning rate per update.
+    pub decay: f32,
+    iterations: u64,
+    ms: Vec<Array2<f32>>,
+    mom: Vec<Array2<f32>>,
+}
+
+impl Default for RmsProp {
+    fn default() -> Self {
+        RmsProp::new(0.001)
+    }
+}
+
+impl RmsProp {
+    /// RMSprop with Keras's defaults and the given learning rate.
+    pub fn new(learning_rate: f32) -> Self {
+        RmsProp {
+            learning_rate,
+            rho: 0.9,
+            momentum: 0.0,
+            epsilon: 1e-7,
+            decay: 0.0,
+            iterations: 0,
+            ms: Vec::new(),
+            mom: Vec::new(),
+        }
+    }
+
+    /// Sets `rho`.
+    pub fn rho(mut self, rho: f32) -> Self {
+        self.rho = rho;
+        self
+    }
+
+    /// Sets the momentum.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Sets the decay.
+    pub fn decay(mut self, decay: f32) -> Self {
+        self.decay = decay;
+        self
+    }
+}
+
+impl Optimizer for RmsProp {
+    fn name(&self) -> &'static str {
+        "RMSprop"
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_positive("RMSprop", "learning_rate", self.learning_rate)?;
+        check_unit_interval("RMSprop", "rho", self.rho)?;
+        check_unit_interval("RMSprop", "momentum", self.momentum)?;
+        check_positive("RMSprop", "epsilon", self.epsilon)?;
+        check_non_negative("RMSprop", "decay", self.decay)
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.learning_rate = lr;
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
+        let lr = self.learning_rate / (1.0 + self.decay * self.iterations as f32);
+        let (rho, mu, eps) = (self.rho, self.momentum, self.epsilon);
+        let ms = slot_state(&mut self.ms, slot, &param);
+        if mu == 0.0 {
+            Zip::from(param).and(grad).and(ms).for_each(|w, &g, s| {
+                *s = rho * *s + (1.0 - rho) * g * g;
+                *w -= lr * g / (s.sqrt() + eps);
+            });
+            return;
+        }
+        let mom = slot_state(&mut self.mom, slot, &param);
+        Zip::from(param)
+            .and(grad)
+            .and(ms)
+            .and(mom)
+            .for_each(|w, &g, s, u| {
+                *s = rho * *s + (1.0 - rho) * g * g;
+                *u = mu * *u + lr * g / (*s + eps).sqrt();
+                *w -= *u;
+            });
+    }
+
+    fn finish_step(&mut self) {
+        self.iterations += 1;
+    }
+
+    fn reset(&mut self) {
+        self.iterations = 0;
+        self.ms.clear();
+        self.mom.clear();
+    }
+
+    fn clone_box(&self) -> Box<dyn Optimizer> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,139 @@
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+
+use super::{Optimizer, check_non_negative, check_positive, check_unit_interval, slot_state};
+use crate::error::Result;
+
+/// Stochastic gradient descent with momentum, Nesterov momentum and time decay, as Keras 2.
+///
+/// With `t` the number of updates already done (0 for the first batch):
+///
+/// ```text
+/// lr_t = learning_rate / (1 + decay · t)
+/// v    = momentum · v - lr_t · g            (v starts at 0; it holds the learning rate)
+/// w   += v                                  (plain)
+/// w   += momentum · v - lr_t · g            (nesterov)
+/// ```
+///
+/// This is not PyTorch's form (`v = μv + g; w -= lr·v`): the two differ once the rate decays.
+/// There is no dampening.
+///
+/// ```
+/// use ndnet::optimizers::{Optimizer, Sgd};
+/// let sgd = Sgd::new(0.1).momentum(0.9).decay(1e-4).nesterov(true);
+/// assert!(sgd.validate().is_ok());
+/// assert!(Sgd::new(-1.0).validate().is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sgd {
+    /// Base learning rate (Keras default 0.01).
+    pub learning_rate: f32,
+    /// Momentum in `[0, 1)`.
+    pub momentum: f32,
+    /// Nesterov momentum.
+    pub nesterov: bool,
+    /// Inverse-time decay of the learning rate per update.
+    pub decay: f32,
+    iterations: u64,
+    velocity: Vec<Array2<f32>>,
+}
+
+impl Default for Sgd {
+    fn default() -> Self {
+        Sgd::new(0.01)
+    }
+}
+
+impl Sgd {
+    /// Plain SGD with the given learning rate.
+    pub fn new(learning_rate: f32) -> Self {
+        Sgd {
+            learning_rate,
+            momentum: 0.0,
+            nesterov: false,
+            decay: 0.0,
+            iterations: 0,
+            velocity: Vec::new(),
+        }
+    }
+
+    /// Sets the momentum.
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Turns Nesterov momentum on or off.
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Sets the decay.
+    pub fn decay(mut self, decay: f32) -> Self {
+        self.decay = decay;
+        self
+    }
+
+    /// The learning rate used by the next update: `lr / (1 + decay · t)`.
+    pub fn current_learning_rate(&self) -> f32 {
+        self.learning_rate / (1.0 + self.decay * self.iterations as f32)
+    }
+}
+
+impl Optimizer for Sgd {
+    fn name(&self) -> &'static str {
+        "SGD"
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_positive("SGD", "learning_rate", self.learning_rate)?;
+        check_unit_interval("SGD", "momentum", self.momentum)?;
+        check_non_negative("SGD", "decay", self.decay)
+    }
+
+    fn learning_rate(&self) -> f32 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.learning_rate = lr;
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
+        let lr = self.current_learning_rate();
+        let m = self.momentum;
+        if m == 0.0 {
+            Zip::from(param).and(grad).for_each(|w, &g| *w -= lr * g);
+            return;
+        }
+        let v = slot_state(&mut self.velocity, slot, &param);
+        if self.nesterov {
+            Zip::from(param).and(grad).and(v).for_each(|w, &g, v| {
+                *v = m * *v - lr * g;
+                *w += m * *v - lr * g;
+            });
+        } else {
+            Zip::from(param).and(grad).and(v).for_each(|w, &g, v| {
+                *v = m * *v - lr * g;
+                *w += *v;
+            });
+        }
+    }
+
+    fn finish_step(&mut self) {
+        self.iterations += 1;
+    }
+
+    fn reset(&mut self) {
+        self.iterations = 0;
+        self.velocity.clear();
+    }
+
+    fn clone_box(&self) -> Box<dyn Optimizer> {
+        Box::new(self.clone())
+    }
+}
