@@ -32,6 +32,7 @@
 pub mod activation;
 pub mod constraints;
 pub mod error;
+pub mod experiments;
 pub mod init;
 pub mod layers;
 pub mod losses;
@@ -42,7 +43,7 @@ pub mod rng;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
-pub use model::{Evaluation, FitOptions, History, Sequential};
+pub use model::{Evaluation, FitOptions, History, IntoTargets, Sequential};
 
 /// The names most programs need: `use ndnet::prelude::*;`.
 pub mod prelude {

@@ -176,17 +176,17 @@ fn forward(
     }
 }
 
-/// Forward in inference mode; returns a view of the output buffer.
-fn forward_eval<'w>(
+/// Grows the buffers if needed, runs the layers and returns a view of the output buffer.
+fn forward_view<'w>(
     layers: &mut [Box<dyn Layer>],
     ws: &'w mut Workspace,
     x: ArrayView2<f32>,
-    in_dim: usize,
-    out_dim: usize,
+    (in_dim, out_dim): (usize, usize),
+    mode: Mode,
 ) -> ArrayView2<'w, f32> {
     let rows = x.nrows();
     ws.ensure(rows, layers, in_dim, out_dim);
-    forward(layers, &mut ws.acts, x, Mode::Eval);
+    forward(layers, &mut ws.acts, x, mode);
     let last = ws.acts.len() - 1;
     ws.acts[last].slice(s![..rows, ..])
 }
@@ -490,7 +490,7 @@ impl Sequential {
         let (x, y) = (x.into(), y.into_targets());
         self.compiled_or("train_on_batch")?;
         self.check_xy("train_on_batch", x, y)?;
-        let (loss, _) = self.step(Batch::Given(x, y));
+        let (loss, _) = self.step(Batch::Given(x, y), true);
         if !loss.is_finite() {
             return Err(Error::Diverged {
                 epoch: 0,
@@ -501,9 +501,38 @@ impl Sequential {
         Ok(loss)
     }
 
+    /// Forward in training mode, loss gradient and backward on `(x, y)`, without updating the
+    /// weights: afterwards every layer's parameter gradients (see
+    /// [`Layer::visit_params`](crate::layers::Layer::visit_params)) hold dLoss/dWeight for this
+    /// batch. Returns the batch loss. Draws dropout masks like a training step.
+    pub fn compute_gradients<'a>(
+        &mut self,
+        x: impl AsArray<'a, f32, Ix2>,
+        y: impl IntoTargets<'a>,
+    ) -> Result<f32> {
+        let (x, y) = (x.into(), y.into_targets());
+        self.compiled_or("compute_gradients")?;
+        self.check_xy("compute_gradients", x, y)?;
+        Ok(self.step(Batch::Given(x, y), false).0)
+    }
+
+    /// Runs the layers on `x` in the given mode and returns a view of the output
+    /// `(rows, outputs)`, which lives in the model's buffers until the next call. Unlike
+    /// [`predict`](Self::predict) it allocates nothing once the buffers fit the batch.
+    pub fn forward<'a>(
+        &mut self,
+        x: impl AsArray<'a, f32, Ix2>,
+        mode: Mode,
+    ) -> Result<ArrayView2<'_, f32>> {
+        let x = x.into();
+        self.check_x("forward", x)?;
+        let dims = (self.input_dim, self.output_dim());
+        Ok(forward_view(&mut self.layers, &mut self.ws, x, dims, mode))
+    }
+
     /// Forward in training mode, loss gradient, backward, update, constraints. Returns the batch
     /// loss and the number of correct predictions.
-    fn step(&mut self, batch: Batch<'_>) -> (f32, usize) {
+    fn step(&mut self, batch: Batch<'_>, update: bool) -> (f32, usize) {
         let rows = match batch {
             Batch::Given(x, _) => x.nrows(),
             Batch::Workspace(rows) => rows,
@@ -539,7 +568,9 @@ impl Sequential {
             .gradient(out, y, None, c.fused, grads[last].slice_mut(s![..rows, ..]));
         let (correct, _) = metric.count(out, y);
         backward(layers, acts, grads, x);
-        apply_updates(layers, c.optimizer.as_mut());
+        if update {
+            apply_updates(layers, c.optimizer.as_mut());
+        }
         (loss, correct)
     }
 
@@ -582,7 +613,7 @@ impl Sequential {
                     self.ws.y.row_mut(k).assign(&y.row(i));
                 }
                 let rows = idx.len();
-                let (loss, c) = self.step(Batch::Workspace(rows));
+                let (loss, c) = self.step(Batch::Workspace(rows), true);
                 if !loss.is_finite() {
                     return Err(Error::Diverged {
                         epoch,
@@ -644,7 +675,7 @@ impl Sequential {
         for start in (0..x.nrows()).step_by(chunk) {
             let end = (start + chunk).min(x.nrows());
             let (xc, yc) = (x.slice(s![start..end, ..]), y.slice(s![start..end, ..]));
-            let out = forward_eval(layers, ws, xc, in_dim, out_dim);
+            let out = forward_view(layers, ws, xc, (in_dim, out_dim), Mode::Eval);
             loss_sum += c.loss.loss(out, yc, None) as f64 * (end - start) as f64;
             let (k, t) = metric.count(out, yc);
             correct += k;
@@ -669,14 +700,9 @@ impl Sequential {
         let chunk = self.ws.rows.max(32);
         for start in (0..x.nrows()).step_by(chunk) {
             let end = (start + chunk).min(x.nrows());
-            let (in_dim, out_dim) = (self.input_dim, self.output_dim());
-            let o = forward_eval(
-                &mut self.layers,
-                &mut self.ws,
-                x.slice(s![start..end, ..]),
-                in_dim,
-                out_dim,
-            );
+            let dims = (self.input_dim, self.output_dim());
+            let xc = x.slice(s![start..end, ..]);
+            let o = forward_view(&mut self.layers, &mut self.ws, xc, dims, Mode::Eval);
             out.slice_mut(s![start..end, ..]).assign(&o);
         }
         Ok(out)

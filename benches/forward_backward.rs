@@ -1,0 +1,188 @@
+//! Forward and backward passes, training steps and a training epoch of the sonar networks and
+//! of a large MLP, plus a 1024³ matrix product as the practical peak of one core.
+//!
+//! `cargo bench` runs them all; `scripts/bench.sh` turns the results into BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::{Array2, linalg::general_mat_mul};
+use ndnet::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use rand_distr::{Distribution, Normal};
+
+fn normal(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let n = Normal::new(0.0f32, 1.0).unwrap();
+    Array2::from_shape_fn((rows, cols), |_| n.sample(&mut rng))
+}
+
+fn binary_targets(rows: usize) -> Array2<f32> {
+    Array2::from_shape_fn((rows, 1), |(i, _)| (i % 2) as f32)
+}
+
+fn one_hot(rows: usize, classes: usize) -> Array2<f32> {
+    Array2::from_shape_fn((rows, classes), |(i, j)| f32::from(i % classes == j))
+}
+
+fn dense(units: usize, act: Activation) -> Dense {
+    Dense::new(units)
+        .activation(act)
+        .kernel_initializer(Initializer::KERAS_NORMAL)
+}
+
+/// The tutorial's baseline: 60-60-30-1, SGD(0.01, momentum 0.8).
+fn sonar_baseline(hidden: usize) -> Sequential {
+    let mut m = Sequential::new(60).with_seed(1);
+    m.add(dense(hidden, Activation::Relu)).unwrap();
+    m.add(dense(hidden.div_ceil(2), Activation::Relu)).unwrap();
+    m.add(dense(1, Activation::Sigmoid)).unwrap();
+    m.compile(BinaryCrossentropy, Sgd::new(0.01).momentum(0.8))
+        .unwrap();
+    m
+}
+
+/// The tutorial's hidden-dropout model: MaxNorm(3) kernels, Dropout(0.2), SGD(0.1, 0.9).
+fn sonar_hidden() -> Sequential {
+    let mut m = Sequential::new(60).with_seed(1);
+    m.add(dense(60, Activation::Relu).kernel_constraint(MaxNorm::new(3.0)))
+        .unwrap();
+    m.add(Dropout::new(0.2)).unwrap();
+    m.add(dense(30, Activation::Relu).kernel_constraint(MaxNorm::new(3.0)))
+        .unwrap();
+    m.add(Dropout::new(0.2)).unwrap();
+    m.add(dense(1, Activation::Sigmoid)).unwrap();
+    m.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))
+        .unwrap();
+    m
+}
+
+/// 784-1024-1024-10, ReLU, Dropout(0.5) after each hidden layer, softmax + cross-entropy.
+fn large_mlp() -> Sequential {
+    let mut m = Sequential::new(784).with_seed(1);
+    m.add(Dense::new(1024).activation(Activation::Relu)).unwrap();
+    m.add(Dropout::new(0.5)).unwrap();
+    m.add(Dense::new(1024).activation(Activation::Relu)).unwrap();
+    m.add(Dropout::new(0.5)).unwrap();
+    m.add(Dense::new(10).activation(Activation::Softmax))
+        .unwrap();
+    m.compile(CategoricalCrossentropy, Sgd::new(0.01).momentum(0.9))
+        .unwrap();
+    m
+}
+
+/// Forward (eval), forward (train) + backward, and a full training step of one model.
+fn bench_model(
+    c: &mut Criterion,
+    group: &str,
+    mut model: Sequential,
+    x: &Array2<f32>,
+    y: &Array2<f32>,
+) {
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(x.nrows() as u64));
+    g.bench_function("forward_eval", |b| {
+        b.iter(|| {
+            black_box(model.forward(x, Mode::Eval).unwrap());
+        })
+    });
+    g.bench_function("forward_backward_train", |b| {
+        b.iter(|| black_box(model.compute_gradients(x, y).unwrap()))
+    });
+    g.bench_function("train_step", |b| {
+        b.iter(|| black_box(model.train_on_batch(x, y).unwrap()))
+    });
+    g.finish();
+}
+
+fn sonar_nets(c: &mut Criterion) {
+    let (x, y) = (normal(16, 60, 1), binary_targets(16));
+    bench_model(c, "sonar_baseline_b16", sonar_baseline(60), &x, &y);
+    bench_model(c, "sonar_hidden_b16", sonar_hidden(), &x, &y);
+}
+
+fn large_net(c: &mut Criterion) {
+    let (x, y) = (normal(128, 784, 2), one_hot(128, 10));
+    bench_model(c, "mlp_784_1024_1024_10_b128", large_mlp(), &x, &y);
+}
+
+fn sonar_epoch(c: &mut Criterion) {
+    let (x, y) = (normal(187, 60, 3), binary_targets(187));
+    let mut model = sonar_baseline(60);
+    let options = FitOptions {
+        epochs: 1,
+        batch_size: 16,
+        ..Default::default()
+    };
+    let mut g = c.benchmark_group("sonar_baseline_epoch");
+    g.throughput(Throughput::Elements(187));
+    g.bench_function("fit_1_epoch_187_rows_b16", |b| {
+        b.iter(|| black_box(model.fit(&x, &y, &options).unwrap()))
+    });
+    g.finish();
+}
+
+fn matmul_peak(c: &mut Criterion) {
+    let (a, b) = (normal(1024, 1024, 4), normal(1024, 1024, 5));
+    let mut out = Array2::<f32>::zeros((1024, 1024));
+    let mut g = c.benchmark_group("matmul");
+    g.sample_size(10);
+    g.bench_function("dot_1024", |bch| {
+        bch.iter(|| {
+            general_mat_mul(1.0, &a, &b, 0.0, &mut out);
+            black_box(&out);
+        })
+    });
+    g.finish();
+}
+
+fn batch_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("batch_scaling_sonar_baseline");
+    for batch in [1usize, 16, 64, 256, 1024] {
+        let (x, y) = (normal(batch, 60, 6), binary_targets(batch));
+        let mut model = sonar_baseline(60);
+        g.throughput(Throughput::Elements(batch as u64));
+        g.bench_with_input(BenchmarkId::new("forward_eval", batch), &batch, |b, _| {
+            b.iter(|| {
+                black_box(model.forward(&x, Mode::Eval).unwrap());
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("train_step", batch), &batch, |b, _| {
+            b.iter(|| black_box(model.train_on_batch(&x, &y).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+fn width_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("width_scaling_60_h_h/2_1_b16");
+    let (x, y) = (normal(16, 60, 7), binary_targets(16));
+    for hidden in [30usize, 60, 256, 1024, 4096] {
+        let mut model = sonar_baseline(hidden);
+        if hidden >= 1024 {
+            g.sample_size(10);
+        }
+        g.throughput(Throughput::Elements(16));
+        g.bench_with_input(BenchmarkId::new("forward_eval", hidden), &hidden, |b, _| {
+            b.iter(|| {
+                black_box(model.forward(&x, Mode::Eval).unwrap());
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("train_step", hidden), &hidden, |b, _| {
+            b.iter(|| black_box(model.train_on_batch(&x, &y).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+    targets = sonar_nets, large_net, sonar_epoch, matmul_peak, batch_scaling, width_scaling
+}
+criterion_main!(benches);
