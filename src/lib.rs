@@ -31,6 +31,8 @@
 
 pub mod activation;
 pub mod constraints;
+pub mod data;
+pub mod datasets;
 pub mod error;
 pub mod experiments;
 pub mod init;
