@@ -62,9 +62,11 @@ fn sonar_hidden() -> Sequential {
 /// 784-1024-1024-10, ReLU, Dropout(0.5) after each hidden layer, softmax + cross-entropy.
 fn large_mlp() -> Sequential {
     let mut m = Sequential::new(784).with_seed(1);
-    m.add(Dense::new(1024).activation(Activation::Relu)).unwrap();
+    m.add(Dense::new(1024).activation(Activation::Relu))
+        .unwrap();
     m.add(Dropout::new(0.5)).unwrap();
-    m.add(Dense::new(1024).activation(Activation::Relu)).unwrap();
+    m.add(Dense::new(1024).activation(Activation::Relu))
+        .unwrap();
     m.add(Dropout::new(0.5)).unwrap();
     m.add(Dense::new(10).activation(Activation::Softmax))
         .unwrap();
