@@ -5,6 +5,7 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
+use crate::elementwise::zip2;
 use crate::error::{Error, Result};
 
 /// An activation function `y = f(z)`, applied after a layer's affine map or as its own layer.
@@ -60,15 +61,15 @@ impl Activation {
 
     /// Checks the activation's parameters.
     pub fn validate(&self, owner: &str) -> Result<()> {
-        if let Activation::LeakyRelu { alpha } = *self {
-            if !(alpha.is_finite() && alpha >= 0.0) {
-                return Err(Error::param(
-                    owner,
-                    "alpha",
-                    alpha,
-                    "must be finite and >= 0",
-                ));
-            }
+        if let Activation::LeakyRelu { alpha } = *self
+            && !(alpha.is_finite() && alpha >= 0.0)
+        {
+            return Err(Error::param(
+                owner,
+                "alpha",
+                alpha,
+                "must be finite and >= 0",
+            ));
         }
         Ok(())
     }
@@ -102,10 +103,18 @@ impl Activation {
                 match bias {
                     Some(b) => {
                         for mut row in z.axis_iter_mut(Axis(0)) {
-                            Zip::from(&mut row).and(&b).for_each(|v, &b| *v = f(*v + b));
+                            match (row.as_slice_mut(), b.as_slice()) {
+                                (Some(r), Some(b)) => {
+                                    r.iter_mut().zip(b).for_each(|(v, &b)| *v = f(*v + b))
+                                }
+                                _ => Zip::from(&mut row).and(&b).for_each(|v, &b| *v = f(*v + b)),
+                            }
                         }
                     }
-                    None => z.mapv_inplace(f),
+                    None => match z.as_slice_mut() {
+                        Some(s) => s.iter_mut().for_each(|v| *v = f(*v)),
+                        None => z.mapv_inplace(f),
+                    },
                 }
             }
         }
@@ -134,22 +143,12 @@ impl Activation {
     pub fn backward(&self, y: ArrayView2<f32>, mut grad: ArrayViewMut2<f32>) {
         match *self {
             Activation::Linear => {}
-            Activation::Relu => Zip::from(&mut grad).and(&y).for_each(|g, &y| {
-                if y <= 0.0 {
-                    *g = 0.0
-                }
-            }),
-            Activation::LeakyRelu { alpha } => Zip::from(&mut grad).and(&y).for_each(|g, &y| {
-                if y <= 0.0 {
-                    *g *= alpha
-                }
-            }),
-            Activation::Sigmoid => Zip::from(&mut grad)
-                .and(&y)
-                .for_each(|g, &y| *g *= y * (1.0 - y)),
-            Activation::Tanh => Zip::from(&mut grad)
-                .and(&y)
-                .for_each(|g, &y| *g *= 1.0 - y * y),
+            Activation::Relu => zip2(grad, y, |g, y| *g = if y > 0.0 { *g } else { 0.0 }),
+            Activation::LeakyRelu { alpha } => {
+                zip2(grad, y, |g, y| *g *= if y > 0.0 { 1.0 } else { alpha })
+            }
+            Activation::Sigmoid => zip2(grad, y, |g, y| *g *= y * (1.0 - y)),
+            Activation::Tanh => zip2(grad, y, |g, y| *g *= 1.0 - y * y),
             Activation::Softmax => {
                 for (mut g, y) in grad.axis_iter_mut(Axis(0)).zip(y.axis_iter(Axis(0))) {
                     let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();

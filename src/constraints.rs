@@ -43,12 +43,46 @@ fn check_axis(owner: &str, axis: usize) -> Result<()> {
 
 /// Rescales each slice along `axis` by `factor(norm)`, where `norm` is the slice's L2 norm.
 /// `axis = 0` takes the norm of each column, `axis = 1` of each row.
+///
+/// Column norms are accumulated row by row into a fixed-size buffer on the stack, a block of
+/// columns at a time, so the weights are read in memory order and nothing is allocated.
 fn scale_by_norm(mut w: ArrayViewMut2<f32>, axis: usize, factor: impl Fn(f32) -> f32) {
-    let lanes = if axis == 0 { Axis(1) } else { Axis(0) };
-    for mut lane in w.axis_iter_mut(lanes) {
-        let norm = lane.iter().map(|v| v * v).sum::<f32>().sqrt();
-        let f = factor(norm);
-        lane.mapv_inplace(|v| v * f);
+    if axis == 1 {
+        for mut row in w.axis_iter_mut(Axis(0)) {
+            let f = factor(row.iter().map(|v| v * v).sum::<f32>().sqrt());
+            row.mapv_inplace(|v| v * f);
+        }
+        return;
+    }
+    let cols = w.ncols();
+    let Some(data) = w.as_slice_mut() else {
+        for mut col in w.axis_iter_mut(Axis(1)) {
+            let f = factor(col.iter().map(|v| v * v).sum::<f32>().sqrt());
+            col.mapv_inplace(|v| v * f);
+        }
+        return;
+    };
+    const BLOCK: usize = 128;
+    let mut sums = [0.0f32; BLOCK];
+    let mut j0 = 0;
+    while j0 < cols {
+        let width = BLOCK.min(cols - j0);
+        let sums = &mut sums[..width];
+        sums.fill(0.0);
+        for row in data.chunks_exact(cols) {
+            for (s, v) in sums.iter_mut().zip(&row[j0..j0 + width]) {
+                *s += v * v;
+            }
+        }
+        for s in sums.iter_mut() {
+            *s = factor(s.sqrt());
+        }
+        for row in data.chunks_exact_mut(cols) {
+            for (v, f) in row[j0..j0 + width].iter_mut().zip(sums.iter()) {
+                *v *= f;
+            }
+        }
+        j0 += width;
     }
 }
 

@@ -272,17 +272,17 @@ impl CsvLoader {
             if label.is_empty() {
                 return Err(csv_err(line, label_index + 1, "empty label".to_owned()));
             }
-            if let Some(allowed) = &self.allowed_labels {
-                if !allowed.iter().any(|a| a == label) {
-                    return Err(csv_err(
-                        line,
-                        label_index + 1,
-                        format!(
-                            "unknown label {label:?}; expected one of: {}",
-                            allowed.join(", ")
-                        ),
-                    ));
-                }
+            if let Some(allowed) = &self.allowed_labels
+                && !allowed.iter().any(|a| a == label)
+            {
+                return Err(csv_err(
+                    line,
+                    label_index + 1,
+                    format!(
+                        "unknown label {label:?}; expected one of: {}",
+                        allowed.join(", ")
+                    ),
+                ));
             }
             labels.push(label.to_owned());
         }

@@ -194,13 +194,13 @@ impl Locator {
                 origin: Origin::WorkingDir,
             });
         }
-        if let Some(cache) = &self.cache_file {
-            if cache.is_file() {
-                return Ok(Located {
-                    path: cache.clone(),
-                    origin: Origin::Cache,
-                });
-            }
+        if let Some(cache) = &self.cache_file
+            && cache.is_file()
+        {
+            return Ok(Located {
+                path: cache.clone(),
+                origin: Origin::Cache,
+            });
         }
         let download_outcome = match (&self.cache_file, self.download) {
             (_, false) if cfg!(feature = "download") => {

@@ -1,4 +1,3 @@
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2};
 use rand::rngs::SmallRng;
 
@@ -6,6 +5,7 @@ use super::{Layer, LayerConfig, Mode, Param};
 use crate::activation::Activation;
 use crate::constraints::Constraint;
 use crate::error::{Error, Result, check_weight_count};
+use crate::gemm::gemm;
 use crate::init::Initializer;
 
 /// Fully connected layer: `y = activation(x · W + b)`, `W` shaped `(inputs, units)`.
@@ -38,6 +38,8 @@ pub struct Dense {
     bias: Array1<f32>,
     kernel_grad: Array2<f32>,
     bias_grad: Array1<f32>,
+    /// Scratch for the matrix products (grows once).
+    pack: Vec<f32>,
 }
 
 impl Dense {
@@ -56,6 +58,7 @@ impl Dense {
             bias: Array1::zeros(0),
             kernel_grad: Array2::zeros((0, 0)),
             bias_grad: Array1::zeros(0),
+            pack: Vec::new(),
         }
     }
 
@@ -147,7 +150,14 @@ impl Layer for Dense {
     }
 
     fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, _mode: Mode) {
-        general_mat_mul(1.0, &input, &self.kernel, 0.0, &mut output);
+        gemm(
+            1.0,
+            &input,
+            &self.kernel.view(),
+            0.0,
+            &mut output,
+            &mut self.pack,
+        );
         let bias = self.use_bias.then(|| self.bias.view());
         self.activation.apply_with_bias(output, bias);
     }
@@ -162,14 +172,28 @@ impl Layer for Dense {
         if !self.skip_activation_grad {
             self.activation.backward(output, grad_output.view_mut());
         }
-        general_mat_mul(1.0, &input.t(), &grad_output, 1.0, &mut self.kernel_grad);
+        gemm(
+            1.0,
+            &input.t(),
+            &grad_output.view(),
+            1.0,
+            &mut self.kernel_grad.view_mut(),
+            &mut self.pack,
+        );
         if self.use_bias {
             for row in grad_output.axis_iter(Axis(0)) {
                 self.bias_grad += &row;
             }
         }
         if let Some(mut gi) = grad_input {
-            general_mat_mul(1.0, &grad_output, &self.kernel.t(), 0.0, &mut gi);
+            gemm(
+                1.0,
+                &grad_output.view(),
+                &self.kernel.t(),
+                0.0,
+                &mut gi,
+                &mut self.pack,
+            );
         }
     }
 

@@ -1,8 +1,9 @@
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 
 use super::{Layer, LayerConfig, Mode};
+use crate::elementwise::zip3;
 use crate::error::{Error, Result};
 
 /// Dropout (Srivastava et al. 2014) with Keras's inverted scaling.
@@ -71,6 +72,31 @@ pub(crate) fn check_rate(owner: &str, rate: f32) -> Result<()> {
     Ok(())
 }
 
+/// Fills `mask` with `scale` where a uniform 32-bit number is at least `threshold`, else 0.
+/// Each 64-bit draw gives two elements.
+fn fill_mask(rng: &mut SmallRng, mut mask: ArrayViewMut2<f32>, threshold: u64, scale: f32) {
+    let keep = |bits: u64| if bits >= threshold { scale } else { 0.0 };
+    let mut fill = |m: &mut [f32]| {
+        let mut pairs = m.chunks_exact_mut(2);
+        for pair in &mut pairs {
+            let r = rng.next_u64();
+            pair[0] = keep(r & 0xFFFF_FFFF);
+            pair[1] = keep(r >> 32);
+        }
+        if let [last] = pairs.into_remainder() {
+            *last = keep(u64::from(rng.next_u32()));
+        }
+    };
+    match mask.as_slice_mut() {
+        Some(m) => fill(m),
+        None => mask.rows_mut().into_iter().for_each(|mut row| {
+            if let Some(r) = row.as_slice_mut() {
+                fill(r)
+            }
+        }),
+    }
+}
+
 impl Layer for Dropout {
     fn kind(&self) -> &'static str {
         "Dropout"
@@ -105,20 +131,9 @@ impl Layer for Dropout {
         if self.mask.nrows() < rows {
             self.mask = Array2::zeros((rows, self.width));
         }
-        let (threshold, scale) = (self.threshold, self.scale);
-        let rng = &mut self.rng;
         let mut mask = self.mask.slice_mut(s![..rows, ..]);
-        mask.iter_mut().for_each(|m| {
-            *m = if u64::from(rng.next_u32()) >= threshold {
-                scale
-            } else {
-                0.0
-            }
-        });
-        Zip::from(&mut output)
-            .and(&input)
-            .and(&mask)
-            .for_each(|y, &x, &m| *y = x * m);
+        fill_mask(&mut self.rng, mask.view_mut(), self.threshold, self.scale);
+        zip3(output, input, mask.view(), |y, x, m| *y = x * m);
     }
 
     fn backward(
@@ -134,10 +149,7 @@ impl Layer for Dropout {
             return;
         }
         let mask = self.mask.slice(s![..grad_output.nrows(), ..]);
-        Zip::from(&mut gi)
-            .and(&grad_output)
-            .and(&mask)
-            .for_each(|gi, &g, &m| *gi = g * m);
+        zip3(gi, grad_output.view(), mask, |gi, g, m| *gi = g * m);
     }
 
     fn config(&self) -> LayerConfig {

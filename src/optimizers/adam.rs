@@ -1,6 +1,7 @@
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::{Optimizer, check_non_negative, check_positive, check_unit_interval, slot_state};
+use crate::elementwise::zip_state2;
 use crate::error::Result;
 
 /// Adam, as Keras 2 (`tf.keras.optimizers.Adam`), with optional inverse-time decay.
@@ -103,17 +104,13 @@ impl Optimizer for Adam {
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let lr = self.learning_rate as f64 / (1.0 + self.decay as f64 * self.iterations as f64);
         let lr_t = (lr * (1.0 - (b2 as f64).powf(t)).sqrt() / (1.0 - (b1 as f64).powf(t))) as f32;
-        let m = slot_state(&mut self.m, slot, &param);
-        let v = slot_state(&mut self.v, slot, &param);
-        Zip::from(param)
-            .and(grad)
-            .and(m)
-            .and(v)
-            .for_each(|w, &g, m, v| {
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *w -= lr_t * *m / (v.sqrt() + eps);
-            });
+        let m = slot_state(&mut self.m, slot, &param).view_mut();
+        let v = slot_state(&mut self.v, slot, &param).view_mut();
+        zip_state2(param, grad, m, v, |w, g, m, v| {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *w -= lr_t * *m / (v.sqrt() + eps);
+        });
     }
 
     fn finish_step(&mut self) {

@@ -1,6 +1,7 @@
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::{Optimizer, check_non_negative, check_positive, check_unit_interval, slot_state};
+use crate::elementwise::{zip_state, zip_state2};
 use crate::error::Result;
 
 /// RMSprop, as Keras 2 (`tf.keras.optimizers.RMSprop`).
@@ -98,24 +99,20 @@ impl Optimizer for RmsProp {
     fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
         let lr = self.learning_rate / (1.0 + self.decay * self.iterations as f32);
         let (rho, mu, eps) = (self.rho, self.momentum, self.epsilon);
-        let ms = slot_state(&mut self.ms, slot, &param);
+        let ms = slot_state(&mut self.ms, slot, &param).view_mut();
         if mu == 0.0 {
-            Zip::from(param).and(grad).and(ms).for_each(|w, &g, s| {
+            zip_state(param, grad, ms, |w, g, s| {
                 *s = rho * *s + (1.0 - rho) * g * g;
                 *w -= lr * g / (s.sqrt() + eps);
             });
             return;
         }
-        let mom = slot_state(&mut self.mom, slot, &param);
-        Zip::from(param)
-            .and(grad)
-            .and(ms)
-            .and(mom)
-            .for_each(|w, &g, s, u| {
-                *s = rho * *s + (1.0 - rho) * g * g;
-                *u = mu * *u + lr * g / (*s + eps).sqrt();
-                *w -= *u;
-            });
+        let mom = slot_state(&mut self.mom, slot, &param).view_mut();
+        zip_state2(param, grad, ms, mom, |w, g, s, u| {
+            *s = rho * *s + (1.0 - rho) * g * g;
+            *u = mu * *u + lr * g / (*s + eps).sqrt();
+            *w -= *u;
+        });
     }
 
     fn finish_step(&mut self) {

@@ -1,6 +1,7 @@
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::{Optimizer, check_non_negative, check_positive, check_unit_interval, slot_state};
+use crate::elementwise::{zip_state, zip2};
 use crate::error::Result;
 
 /// Stochastic gradient descent with momentum, Nesterov momentum and time decay, as Keras 2.
@@ -107,17 +108,17 @@ impl Optimizer for Sgd {
         let lr = self.current_learning_rate();
         let m = self.momentum;
         if m == 0.0 {
-            Zip::from(param).and(grad).for_each(|w, &g| *w -= lr * g);
+            zip2(param, grad, |w, g| *w -= lr * g);
             return;
         }
         let v = slot_state(&mut self.velocity, slot, &param);
         if self.nesterov {
-            Zip::from(param).and(grad).and(v).for_each(|w, &g, v| {
+            zip_state(param, grad, v.view_mut(), |w, g, v| {
                 *v = m * *v - lr * g;
                 *w += m * *v - lr * g;
             });
         } else {
-            Zip::from(param).and(grad).and(v).for_each(|w, &g, v| {
+            zip_state(param, grad, v.view_mut(), |w, g, v| {
                 *v = m * *v - lr * g;
                 *w += *v;
             });
