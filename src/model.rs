@@ -396,6 +396,11 @@ impl Sequential {
     ) -> Result<()> {
         optimizer.validate()?;
         optimizer.reset();
+        // Only the output layer may skip its activation's derivative: a layer that was last at
+        // an earlier compile may be a hidden layer now.
+        for layer in &mut self.layers {
+            layer.set_skip_output_activation_grad(false);
+        }
         let last = self
             .layers
             .last_mut()
@@ -811,7 +816,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

@@ -30,7 +30,10 @@ fn baseline_scores_above_80_percent_and_is_bitwise_reproducible_for_any_thread_c
     assert_eq!(one, two, "same seed, 1 vs 2 threads");
     let mean = one.iter().sum::<f32>() / one.len() as f32;
     // Keras reports 86.04% for this experiment; a broken loss or optimizer lands far below 80%.
-    assert!(mean > 0.80, "baseline mean accuracy {mean} with folds {one:?}");
+    assert!(
+        mean > 0.80,
+        "baseline mean accuracy {mean} with folds {one:?}"
+    );
 }
 
 #[test]
