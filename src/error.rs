@@ -15,9 +15,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The data handed to a layer does not have the width the layer was built for.
     #[error(
-        "layer {index} ({name}): expected input of shape (batch, {expected}), found (batch, {found})"
+        "{what}: layer {index} ({name}) expects input of shape (batch, {expected}), found (batch, {found})"
     )]
     LayerInputMismatch {
+        /// Which data (e.g. `fit`, `validation_data`, `predict`).
+        what: String,
         /// Position of the layer in the model (0-based).
         index: usize,
         /// Name of the layer, e.g. `dense_1`.
@@ -91,12 +93,23 @@ pub enum Error {
     /// A model was used in a way its state does not allow (e.g. `fit` before `compile`).
     #[error("{0}")]
     InvalidState(String),
+    /// A layer rejected its configuration when it was added to a model.
+    #[error("layer {index} ({kind}): {source}")]
+    Layer {
+        /// Position the layer would have had (0-based).
+        index: usize,
+        /// The layer's type, e.g. `Dropout`.
+        kind: String,
+        /// What the layer reported.
+        #[source]
+        source: Box<Error>,
+    },
     /// Training produced a non-finite loss.
     #[error(
         "the loss became {loss} at epoch {epoch}, batch {batch}; lower the learning rate or check the data"
     )]
     Diverged {
-        /// Epoch (1-based).
+        /// Epoch (1-based; 0 for `train_on_batch` outside `fit`).
         epoch: usize,
         /// Batch within the epoch (1-based).
         batch: usize,

@@ -163,7 +163,10 @@ impl Loss for BinaryCrossentropy {
 /// clipped to `[1e-7, 1 - 1e-7]`, and `l = -Σ_j y_j ln p_j`, averaged over the batch. Targets are
 /// one-hot (or soft) rows: non-negative, summing to 1.
 ///
-/// After a softmax the fused gradient w.r.t. the logits is `(p - y) / rows`.
+/// After a softmax the fused gradient w.r.t. the logits is `(p - y) / rows`. Unlike the
+/// binary case it is not zeroed where the clip binds, so it differs from the gradient through
+/// the clip only when a target class's probability falls below `1e-7`; there it keeps pushing
+/// that probability up instead of stalling.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CategoricalCrossentropy;
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, AsArray, Axis, Ix2, s};
+use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, AsArray, Axis, Dimension, Ix2, s};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 
@@ -322,7 +322,11 @@ impl Sequential {
         let mut rng = derive_rng(self.seed, STREAM_LAYER, index as u64);
         let out = layer
             .build(self.output_dim(), &mut rng)
-            .map_err(|e| Error::InvalidState(format!("layer {index} ({}): {e}", layer.kind())))?;
+            .map_err(|e| Error::Layer {
+                index,
+                kind: layer.kind().to_string(),
+                source: Box::new(e),
+            })?;
         if out == 0 {
             return Err(Error::InvalidState(format!(
                 "layer {index} ({}): output width is 0",
@@ -447,6 +451,7 @@ impl Sequential {
         }
         if x.ncols() != self.input_dim {
             return Err(Error::LayerInputMismatch {
+                what: what.into(),
                 index: 0,
                 name: format!("{} ({})", self.names[0], self.layers[0].kind()),
                 expected: self.input_dim,
@@ -749,11 +754,11 @@ impl Sequential {
                     found: w.shape().to_vec(),
                 });
             }
-            if let Some((pos, v)) = w.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            if let Some((idx, v)) = w.indexed_iter().find(|(_, v)| !v.is_finite()) {
                 return Err(Error::NonFinite {
                     what: format!("set_weights: tensor {i}"),
-                    row: pos,
-                    column: 0,
+                    row: idx[0],
+                    column: idx.as_array_view().get(1).copied().unwrap_or(0),
                     value: *v,
                 });
             }

@@ -252,6 +252,21 @@ fn dense_with_zero_units_is_rejected() {
 }
 
 #[test]
+fn a_rejected_layer_keeps_the_parameter_error_as_its_source() {
+    match add_error(Dropout::new(1.5)) {
+        Error::Layer {
+            index,
+            kind,
+            source,
+        } => {
+            assert_eq!((index, kind.as_str()), (0, "Dropout"));
+            assert!(matches!(*source, Error::InvalidParameter { ref name, .. } if name == "rate"));
+        }
+        other => panic!("expected Error::Layer, got {other:?}"),
+    }
+}
+
+#[test]
 fn dropout_rate_one_is_rejected() {
     contains_all(&add_error(Dropout::new(1.0)), &["Dropout", "rate", "1"]);
 }
@@ -387,6 +402,18 @@ fn set_weights_with_the_wrong_count_changes_nothing() {
 }
 
 #[test]
+fn set_weights_reports_the_row_and_column_of_a_nan_weight() {
+    let mut model = compiled();
+    let mut w = model.get_weights();
+    // kernel of the first Dense layer is (3, units): poison row 2, column 1
+    w[0][[2, 1]] = f32::NAN;
+    match model.set_weights(&w).unwrap_err() {
+        Error::NonFinite { row, column, .. } => assert_eq!((row, column), (2, 1)),
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+}
+
+#[test]
 fn set_weights_with_a_wrong_shape_changes_nothing() {
     // Tensor 0 is valid (and different), tensor 2 has the wrong shape: tensor 0 must not be
     // written either.
@@ -426,7 +453,7 @@ fn validation_data_with_the_wrong_width_is_rejected_before_training() {
         ..fit_options()
     };
     let err = model.fit(&x, &y, &options).unwrap_err();
-    contains_all(&err, &["(batch, 3)", "(batch, 2)"]);
+    contains_all(&err, &["validation_data", "(batch, 3)", "(batch, 2)"]);
     assert_eq!(model.get_weights(), before, "no step may be taken");
 }
 
