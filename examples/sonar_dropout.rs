@@ -92,7 +92,8 @@ fn run(args: &Args) -> ndnet::Result<()> {
         Some((experiments.len() * args.folds) as u64),
         ProgressDrawTarget::stderr(),
     );
-    if let Ok(style) = ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} folds {elapsed}")
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} folds {elapsed}")
     {
         bar.set_style(style.progress_chars("=> "));
     }

@@ -63,3 +63,8 @@ pub mod prelude {
     pub use crate::model::{Evaluation, FitOptions, History, Sequential};
     pub use crate::optimizers::{Adam, Optimizer, RmsProp, Sgd};
 }
+
+/// The README's examples, compiled and run as documentation tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
