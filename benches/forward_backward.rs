@@ -126,15 +126,24 @@ fn sonar_epoch(c: &mut Criterion) {
     g.finish();
 }
 
+/// 1024³ products: ndarray's `general_mat_mul` (what `.dot()` runs), and the same product
+/// through a linear `Dense(1024)` layer's forward pass, which uses ndnet's own kernel.
 fn matmul_peak(c: &mut Criterion) {
     let (a, b) = (normal(1024, 1024, 4), normal(1024, 1024, 5));
     let mut out = Array2::<f32>::zeros((1024, 1024));
-    let mut g = c.benchmark_group("matmul");
+    let mut g = c.benchmark_group("matmul_1024");
     g.sample_size(10);
-    g.bench_function("dot_1024", |bch| {
+    g.bench_function("ndarray_dot", |bch| {
         bch.iter(|| {
             general_mat_mul(1.0, &a, &b, 0.0, &mut out);
             black_box(&out);
+        })
+    });
+    let mut dense = Sequential::new(1024).with_seed(1);
+    dense.add(Dense::new(1024).use_bias(false)).unwrap();
+    g.bench_function("ndnet_dense_forward", |bch| {
+        bch.iter(|| {
+            black_box(dense.forward(&a, Mode::Eval).unwrap());
         })
     });
     g.finish();
@@ -159,7 +168,7 @@ fn batch_scaling(c: &mut Criterion) {
 }
 
 fn width_scaling(c: &mut Criterion) {
-    let mut g = c.benchmark_group("width_scaling_60_h_h/2_1_b16");
+    let mut g = c.benchmark_group("width_scaling_b16");
     let (x, y) = (normal(16, 60, 7), binary_targets(16));
     for hidden in [30usize, 60, 256, 1024, 4096] {
         let mut model = sonar_baseline(hidden);
