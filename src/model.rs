@@ -513,7 +513,7 @@ impl Sequential {
 
     /// Forward in training mode, loss gradient and backward on `(x, y)`, without updating the
     /// weights: afterwards every layer's parameter gradients (see
-    /// [`Layer::visit_params`](crate::layers::Layer::visit_params)) hold dLoss/dWeight for this
+    /// [`Layer::visit_params`]) hold dLoss/dWeight for this
     /// batch. Returns the batch loss. Draws dropout masks like a training step.
     pub fn compute_gradients<'a>(
         &mut self,
