@@ -44,6 +44,7 @@ pub mod metrics;
 pub mod model;
 pub mod optimizers;
 pub mod rng;
+pub mod tuning;
 
 pub use activation::Activation;
 pub use error::{Error, Result};

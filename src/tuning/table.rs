@@ -1,0 +1,100 @@
+//! Search results as CSV.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::TuningResult;
+use crate::error::{Error, Result};
+
+/// Writes `results` as CSV to `path`, one row per configuration in the given order: see
+/// [`write_csv_to`].
+///
+/// # Errors
+///
+/// [`Error::Io`] if the file cannot be written; as [`write_csv_to`].
+pub fn write_csv(results: &[TuningResult], path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut out = std::io::BufWriter::new(file);
+    write_csv_to(results, &mut out).map_err(|e| match e {
+        Error::Io { source, .. } => Error::io(path, source),
+        other => other,
+    })?;
+    out.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Writes `results` as CSV, one row per configuration in the given order, with a header:
+///
+/// `rank, mean, std, repeat_std, diverged_folds, input_dropout, hidden_dropout, max_norm`
+/// (empty for none)`, width_multiplier, learning_rate, momentum, decay, epochs, batch_size,
+/// tutorial` (the tutorial model's name, or empty)`, repeat_1 … repeat_R` (repeat means)`,
+/// r1_f1 … rR_fK` (fold scores). `rank` is the 1-based position in `results`; accuracies are
+/// fractions.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] if the results do not all have the same repeats and folds;
+/// [`Error::Io`] if writing fails.
+pub fn write_csv_to<W: Write>(results: &[TuningResult], out: W) -> Result<()> {
+    let shape = |r: &TuningResult| r.scores.iter().map(Vec::len).collect::<Vec<_>>();
+    let first = results.first().map(shape).unwrap_or_default();
+    if let Some(r) = results.iter().find(|r| shape(r) != first) {
+        return Err(Error::ShapeMismatch {
+            what: format!("write_csv: folds per repeat of configuration {}", r.index),
+            expected: first,
+            found: shape(r),
+        });
+    }
+    let csv_err = |e: csv::Error| Error::io("<csv>", std::io::Error::from(e));
+    let mut w = csv::Writer::from_writer(out);
+    let mut header: Vec<String> = [
+        "rank",
+        "mean",
+        "std",
+        "repeat_std",
+        "diverged_folds",
+        "input_dropout",
+        "hidden_dropout",
+        "max_norm",
+        "width_multiplier",
+        "learning_rate",
+        "momentum",
+        "decay",
+        "epochs",
+        "batch_size",
+        "tutorial",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend((1..=first.len()).map(|r| format!("repeat_{r}")));
+    for (r, &k) in first.iter().enumerate() {
+        header.extend((1..=k).map(|f| format!("r{}_f{f}", r + 1)));
+    }
+    w.write_record(&header).map_err(csv_err)?;
+    for (rank, r) in results.iter().enumerate() {
+        let c = &r.config;
+        let mut row: Vec<String> = vec![
+            (rank + 1).to_string(),
+            r.mean.to_string(),
+            r.std.to_string(),
+            r.repeat_std().to_string(),
+            r.diverged.to_string(),
+            c.input_dropout.to_string(),
+            c.hidden_dropout.to_string(),
+            c.max_norm.map(|m| m.to_string()).unwrap_or_default(),
+            c.width_multiplier.to_string(),
+            c.learning_rate.to_string(),
+            c.momentum.to_string(),
+            c.decay.to_string(),
+            c.epochs.to_string(),
+            c.batch_size.to_string(),
+            c.tutorial_experiment()
+                .map(|e| e.name().to_owned())
+                .unwrap_or_default(),
+        ];
+        row.extend(r.repeat_means.iter().map(f64::to_string));
+        row.extend(r.all_scores().map(|s| s.to_string()));
+        w.write_record(&row).map_err(csv_err)?;
+    }
+    w.flush().map_err(|e| Error::io("<csv>", e))
+}
