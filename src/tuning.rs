@@ -48,6 +48,8 @@
 
 mod compare;
 mod config;
+#[cfg(feature = "plot")]
+pub mod plot;
 mod search;
 mod space;
 mod table;

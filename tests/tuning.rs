@@ -626,3 +626,112 @@ fn write_csv_names_the_file_it_cannot_create() {
     assert!(matches!(e, Error::Io { .. }), "{e:?}");
     assert!(e.to_string().contains("missing"), "{e}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Plots (feature `plot`)
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(feature = "plot")]
+mod plot {
+    use super::*;
+    use ndnet::tuning::plot::{DropoutPlot, Line, Panel, Reference};
+
+    fn with(config: Config, mean: f64) -> TuningResult {
+        TuningResult {
+            config,
+            mean,
+            ..result(0, vec![vec![mean as f32]])
+        }
+    }
+
+    #[test]
+    fn by_max_norm_draws_one_line_per_setting_none_first_at_the_best_mean_per_rate() {
+        let c = |rate: f32, max_norm: Option<f32>, width: f32| Config {
+            input_dropout: rate,
+            max_norm,
+            width_multiplier: width,
+            ..Config::default()
+        };
+        let results = vec![
+            with(c(0.2, Some(4.0), 1.0), 0.86),
+            with(c(0.0, None, 1.0), 0.84),
+            with(c(0.2, None, 1.0), 0.80),
+            with(c(0.0, Some(4.0), 1.0), 0.85),
+            with(c(0.2, Some(4.0), 2.0), 0.88),
+            with(c(0.4, Some(4.0), 1.0), f64::NAN),
+        ];
+        let panel = Panel::by_max_norm("inputs", &results, |c| Some(c.input_dropout));
+        let labels: Vec<&str> = panel.lines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labels, vec!["max-norm none", "max-norm 4"]);
+        // Percent, sorted by rate; at rate 0.2 with max-norm 4 the better width (88%) is drawn;
+        // the diverged point is left out.
+        let close = |a: &[(f64, f64)], b: &[(f64, f64)]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(p, q)| (p.0 - q.0).abs() < 1e-6 && (p.1 - q.1).abs() < 1e-9)
+        };
+        assert!(
+            close(&panel.lines[0].points, &[(0.0, 84.0), (0.2, 80.0)]),
+            "{:?}",
+            panel.lines[0]
+        );
+        assert!(
+            close(&panel.lines[1].points, &[(0.0, 85.0), (0.2, 88.0)]),
+            "{:?}",
+            panel.lines[1]
+        );
+    }
+
+    #[test]
+    fn a_plot_is_written_as_svg_with_titles_legends_and_reference() {
+        let plot = DropoutPlot::new("Dropout on sonar")
+            .panel(Panel::new("SGD(0.1, 0.9)").line(Line::new(
+                "max-norm 3",
+                vec![(0.4, 84.0), (0.0, 83.0), (0.2, 86.5)],
+            )))
+            .panel(Panel::new("SGD(0.01, 0.8)").line(Line::new("max-norm none", vec![(0.0, 52.0)])))
+            .reference(Reference {
+                label: "Baseline".into(),
+                value: 85.5,
+                band: 0.7,
+            })
+            .y_range(75.0, 90.0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plot.svg");
+        plot.write_svg(&path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..60]);
+        for text in [
+            "Dropout on sonar",
+            "SGD(0.1, 0.9)",
+            "SGD(0.01, 0.8)",
+            "max-norm 3",
+            "Baseline 85.50%",
+            "dropout rate",
+            "mean CV accuracy (%)",
+        ] {
+            assert!(svg.contains(text), "missing {text:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_or_malformed_plot_is_an_error() {
+        assert!(DropoutPlot::new("empty").to_svg_string().is_err());
+        let one = Panel::new("p").line(Line::new("l", vec![(0.0, 80.0)]));
+        assert!(
+            DropoutPlot::new("t")
+                .panel(one.clone())
+                .columns(0)
+                .to_svg_string()
+                .is_err()
+        );
+        assert!(
+            DropoutPlot::new("t")
+                .panel(one)
+                .y_range(90.0, 80.0)
+                .to_svg_string()
+                .is_err()
+        );
+    }
+}
