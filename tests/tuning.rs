@@ -645,7 +645,7 @@ mod plot {
     }
 
     #[test]
-    fn by_max_norm_draws_one_line_per_setting_none_first_at_the_best_mean_per_rate() {
+    fn by_max_norm_draws_one_line_per_distinct_setting_none_first_at_the_best_mean_per_rate() {
         let c = |rate: f32, max_norm: Option<f32>, width: f32| Config {
             input_dropout: rate,
             max_norm,
@@ -659,10 +659,13 @@ mod plot {
             with(c(0.0, Some(4.0), 1.0), 0.85),
             with(c(0.2, Some(4.0), 2.0), 0.88),
             with(c(0.4, Some(4.0), 1.0), f64::NAN),
+            // Max-norm 5 scores as max-norm 4 everywhere: the same line.
+            with(c(0.0, Some(5.0), 1.0), 0.85),
+            with(c(0.2, Some(5.0), 1.0), 0.88),
         ];
         let panel = Panel::by_max_norm("inputs", &results, |c| Some(c.input_dropout));
         let labels: Vec<&str> = panel.lines.iter().map(|l| l.label.as_str()).collect();
-        assert_eq!(labels, vec!["max-norm none", "max-norm 4"]);
+        assert_eq!(labels, vec!["max-norm none", "max-norm 4 = 5"]);
         // Percent, sorted by rate; at rate 0.2 with max-norm 4 the better width (88%) is drawn;
         // the diverged point is left out.
         let close = |a: &[(f64, f64)], b: &[(f64, f64)]| {
@@ -690,11 +693,17 @@ mod plot {
                 "max-norm 3",
                 vec![(0.4, 84.0), (0.0, 83.0), (0.2, 86.5)],
             )))
-            .panel(Panel::new("SGD(0.01, 0.8)").line(Line::new("max-norm none", vec![(0.0, 52.0)])))
+            .panel(
+                Panel::new("SGD(0.01, 0.8)")
+                    .line(Line::new("max-norm none", vec![(0.0, 52.0)]))
+                    .y_range(48.0, 90.0)
+                    .x_label("rate on inputs and hidden layers"),
+            )
             .reference(Reference {
                 label: "Baseline".into(),
                 value: 85.5,
                 band: 0.7,
+                band_label: "std of the CV repeat means".into(),
             })
             .y_range(75.0, 90.0);
         let dir = tempfile::tempdir().unwrap();
@@ -707,8 +716,10 @@ mod plot {
             "SGD(0.1, 0.9)",
             "SGD(0.01, 0.8)",
             "max-norm 3",
-            "Baseline 85.50%",
+            "dashed: Baseline 85.50%",
+            "grey band: ± 0.70 points, std of the CV repeat means",
             "dropout rate",
+            "rate on inputs and hidden layers",
             "mean CV accuracy (%)",
         ] {
             assert!(svg.contains(text), "missing {text:?}");
@@ -728,10 +739,12 @@ mod plot {
         );
         assert!(
             DropoutPlot::new("t")
-                .panel(one)
+                .panel(one.clone())
                 .y_range(90.0, 80.0)
                 .to_svg_string()
                 .is_err()
         );
+        let flat = one.y_range(80.0, 80.0);
+        assert!(DropoutPlot::new("t").panel(flat).to_svg_string().is_err());
     }
 }

@@ -1,10 +1,11 @@
 //! SVG plots of search results: mean accuracy against dropout rate (feature `plot`).
 //!
-//! A [`DropoutPlot`] is a grid of [`Panel`]s sharing one y axis; each panel draws [`Line`]s of
-//! `(dropout rate, mean accuracy in %)` points, and every panel can show a [`Reference`] (the
-//! baseline) as a dashed line inside a shaded band (the noise between CV repeats). Points below
-//! the y axis's range are drawn on the axis as crosses. The SVG names its fonts (`sans-serif`)
-//! and needs no font files to be written.
+//! A [`DropoutPlot`] is a grid of [`Panel`]s, by default sharing one y axis; each panel draws
+//! [`Line`]s of `(dropout rate, mean accuracy in %)` points with its legend below the chart, and
+//! every panel can show a [`Reference`] (the baseline) as a dashed line inside a shaded band
+//! (the noise between CV repeats), explained once under the title. Points below a panel's y
+//! range are drawn on its axis as crosses. The SVG names its fonts (`sans-serif`) and needs no
+//! font files to be written.
 //!
 //! ```
 //! use ndnet::tuning::plot::{DropoutPlot, Line, Panel, Reference};
@@ -12,7 +13,12 @@
 //! let line = Line::new("max-norm 3", vec![(0.0, 84.5), (0.2, 86.0), (0.4, 85.1)]);
 //! let svg = DropoutPlot::new("Dropout on sonar")
 //!     .panel(Panel::new("SGD(0.1, momentum 0.9)").line(line))
-//!     .reference(Reference { label: "Baseline".into(), value: 85.5, band: 0.8 })
+//!     .reference(Reference {
+//!         label: "Baseline".into(),
+//!         value: 85.5,
+//!         band: 0.8,
+//!         band_label: "std of the CV repeat means".into(),
+//!     })
 //!     .to_svg_string()?;
 //! assert!(svg.starts_with("<svg"));
 //! assert!(svg.contains("Baseline"));
@@ -23,6 +29,7 @@ use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{Config, TuningResult};
 use crate::error::{Error, Result};
@@ -88,6 +95,10 @@ pub struct Panel {
     pub title: String,
     /// The lines, in legend order.
     pub lines: Vec<Line>,
+    /// This panel's y range in percent, instead of the plot's shared one.
+    pub y_range: Option<(f64, f64)>,
+    /// This panel's x axis label, instead of the plot's.
+    pub x_label: Option<String>,
 }
 
 impl Panel {
@@ -96,7 +107,22 @@ impl Panel {
         Panel {
             title: title.into(),
             lines: Vec::new(),
+            y_range: None,
+            x_label: None,
         }
+    }
+
+    /// Gives this panel its own x axis label (e.g. which layers the rate applies to).
+    pub fn x_label(mut self, label: impl Into<String>) -> Self {
+        self.x_label = Some(label.into());
+        self
+    }
+
+    /// Gives this panel its own y range (percent), e.g. to show collapsed trainings that the
+    /// shared range leaves below the axis.
+    pub fn y_range(mut self, low: f64, high: f64) -> Self {
+        self.y_range = Some((low, high));
+        self
     }
 
     /// Adds a line.
@@ -107,7 +133,8 @@ impl Panel {
 
     /// One line per max-norm setting (`none` first, then ascending) through the results that
     /// `rate` selects, as [`Line::from_results`]; lines are labelled `max-norm none`,
-    /// `max-norm 3`, ...
+    /// `max-norm 3`, ... Settings whose lines coincide point for point (a constraint that never
+    /// binds) share one line, labelled `max-norm 3 = 4 = 5`.
     pub fn by_max_norm(
         title: impl Into<String>,
         results: &[TuningResult],
@@ -127,34 +154,32 @@ impl Panel {
         });
         let mut panel = Panel::new(title);
         for m in settings {
-            let label = match m {
-                Some(c) => format!("max-norm {c}"),
-                None => "max-norm none".to_owned(),
-            };
-            let line =
-                Line::from_results(
-                    label,
-                    results,
-                    |c| {
-                        if c.max_norm == m { rate(c) } else { None }
-                    },
-                );
-            panel.lines.push(line);
+            let name = m.map_or("none".to_owned(), |c| c.to_string());
+            let line = Line::from_results(format!("max-norm {name}"), results, |c| {
+                if c.max_norm == m { rate(c) } else { None }
+            });
+            // Settings under which the constraint never binds score the same: one line.
+            match panel.lines.iter_mut().find(|l| l.points == line.points) {
+                Some(same) => same.label = format!("{} = {name}", same.label),
+                None => panel.lines.push(line),
+            }
         }
         panel
     }
 }
 
 /// A horizontal reference drawn in every panel: a dashed line at `value` (%) inside a shaded
-/// band `value ± band`.
+/// band `value ± band`, explained under the plot's title.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reference {
-    /// Legend text.
+    /// What the line is (e.g. `baseline`).
     pub label: String,
     /// Accuracy in percent.
     pub value: f64,
     /// Half-width of the band, in percentage points (0: no band).
     pub band: f64,
+    /// What the band means, for the legend (e.g. `std of the CV repeat means`).
+    pub band_label: String,
 }
 
 /// Panels of accuracy against dropout rate, in a grid, written as SVG.
@@ -168,9 +193,10 @@ pub struct DropoutPlot {
     pub reference: Option<Reference>,
     /// Panels per row (at least 1).
     pub columns: usize,
-    /// Size of one panel in pixels.
+    /// Size of one panel's chart in pixels (its legend comes below).
     pub panel_size: (u32, u32),
     /// Range of the shared y axis in percent; `None` fits every point and the reference.
+    /// A panel's own range takes precedence.
     pub y_range: Option<(f64, f64)>,
     /// Label of the x axis.
     pub x_label: String,
@@ -179,14 +205,14 @@ pub struct DropoutPlot {
 }
 
 impl DropoutPlot {
-    /// An empty plot: 3 panels per row of 520 × 400 pixels, y axis fitted to the data.
+    /// An empty plot: 3 panels per row, charts of 520 × 380 pixels, y axis fitted to the data.
     pub fn new(title: impl Into<String>) -> Self {
         DropoutPlot {
             title: title.into(),
             panels: Vec::new(),
             reference: None,
             columns: 3,
-            panel_size: (520, 400),
+            panel_size: (520, 380),
             y_range: None,
             x_label: "dropout rate".to_owned(),
             y_label: "mean CV accuracy (%)".to_owned(),
@@ -260,14 +286,16 @@ impl DropoutPlot {
                 "must be at least 1",
             ));
         }
-        let (low, high) = self.y_bounds();
-        if !(low.is_finite() && high.is_finite() && low < high) {
-            return Err(Error::param(
-                "DropoutPlot",
-                "y_range",
-                format!("({low}, {high})"),
-                "must be finite with low < high",
-            ));
+        let ranges = self.panels.iter().filter_map(|p| p.y_range);
+        for (low, high) in std::iter::once(self.y_bounds()).chain(ranges) {
+            if !(low.is_finite() && high.is_finite() && low < high) {
+                return Err(Error::param(
+                    "DropoutPlot",
+                    "y_range",
+                    format!("({low}, {high})"),
+                    "must be finite with low < high",
+                ));
+            }
         }
         Ok(())
     }
@@ -282,20 +310,26 @@ impl DropoutPlot {
         self.check()?;
         let rows = self.panels.len().div_ceil(self.columns);
         let columns = self.columns.min(self.panels.len());
-        let title_height = 50;
-        let size = (
-            self.panel_size.0 * columns as u32,
-            self.panel_size.1 * rows as u32 + title_height,
-        );
+        let legend_height = self
+            .panels
+            .iter()
+            .map(|p| legend_rows(p) as u32 * LEGEND_ROW + 12)
+            .max()
+            .unwrap_or(0);
+        let (width, chart_height) = self.panel_size;
+        let panel_height = chart_height + legend_height;
+        let header = 64;
+        let size = (width * columns as u32, panel_height * rows as u32 + header);
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
             root.fill(&WHITE).map_err(draw_error)?;
-            let body = root
-                .titled(&self.title, (FONT, 22).into_font())
-                .map_err(draw_error)?;
+            let (top, body) = root.split_vertically(header);
+            self.draw_header(&top)?;
             for (area, panel) in body.split_evenly((rows, columns)).iter().zip(&self.panels) {
-                self.draw_panel(area, panel)?;
+                let (chart, legend) = area.split_vertically(chart_height);
+                self.draw_panel(&chart, panel)?;
+                draw_legend(&legend, panel)?;
             }
             root.present().map_err(draw_error)?;
         }
@@ -313,13 +347,41 @@ impl DropoutPlot {
         std::fs::write(path, svg).map_err(|e| Error::io(path, e))
     }
 
+    /// The title, and a line saying what the reference, its band and the crosses are.
+    fn draw_header<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
+        let (width, _) = area.dim_in_pixel();
+        let centre = |style: TextStyle<'static>| style.pos(Pos::new(HPos::Center, VPos::Top));
+        let title = centre((FONT, 22).into_font().into());
+        area.draw(&Text::new(self.title.clone(), (width as i32 / 2, 8), title))
+            .map_err(draw_error)?;
+        let mut key = Vec::new();
+        if let Some(r) = &self.reference {
+            key.push(format!("dashed: {} {:.2}%", r.label, r.value));
+            if r.band > 0.0 {
+                key.push(format!(
+                    "grey band: ± {:.2} points, {}",
+                    r.band, r.band_label
+                ));
+            }
+        }
+        key.push("×: below the panel's y axis".to_owned());
+        let small = centre((FONT, 14).into_font().color(&RGBColor(70, 70, 70)));
+        area.draw(&Text::new(
+            key.join("   ·   "),
+            (width as i32 / 2, 38),
+            small,
+        ))
+        .map_err(draw_error)?;
+        Ok(())
+    }
+
     fn draw_panel<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         panel: &Panel,
     ) -> Result<()> {
         let (x0, x1) = self.x_bounds();
-        let (y0, y1) = self.y_bounds();
+        let (y0, y1) = panel.y_range.unwrap_or_else(|| self.y_bounds());
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.title, (FONT, 16).into_font())
             .margin(12)
@@ -329,7 +391,7 @@ impl DropoutPlot {
             .map_err(draw_error)?;
         chart
             .configure_mesh()
-            .x_desc(&self.x_label)
+            .x_desc(panel.x_label.as_deref().unwrap_or(&self.x_label))
             .y_desc(&self.y_label)
             .x_labels(7)
             .y_labels(10)
@@ -343,41 +405,35 @@ impl DropoutPlot {
             .map_err(draw_error)?;
         if let Some(r) = &self.reference {
             if r.band > 0.0 {
-                let band = Rectangle::new(
-                    [(x0, r.value - r.band), (x1, r.value + r.band)],
-                    BLACK.mix(0.1).filled(),
-                );
-                chart
-                    .draw_series(std::iter::once(band))
-                    .map_err(draw_error)?
-                    .label(format!("{} ± {:.2} (CV-repeat noise)", r.label, r.band))
-                    .legend(|(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 20, y + 5)], BLACK.mix(0.1).filled())
-                    });
+                let (low, high) = ((r.value - r.band).max(y0), (r.value + r.band).min(y1));
+                if low < high {
+                    let band = Rectangle::new([(x0, low), (x1, high)], BAND.filled());
+                    chart
+                        .draw_series(std::iter::once(band))
+                        .map_err(draw_error)?;
+                }
             }
-            let style = BLACK.stroke_width(2);
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(x0, r.value), (x1, r.value)],
-                    6,
-                    4,
-                    style,
-                ))
-                .map_err(draw_error)?
-                .label(format!("{} {:.2}%", r.label, r.value))
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+            if (y0..=y1).contains(&r.value) {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        [(x0, r.value), (x1, r.value)],
+                        6,
+                        4,
+                        BLACK.stroke_width(2),
+                    ))
+                    .map_err(draw_error)?;
+            }
         }
         for (i, line) in panel.lines.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
-            let inside: Vec<(f64, f64)> =
-                line.points.iter().map(|&(x, y)| (x, y.max(y0))).collect();
+            let inside: Vec<(f64, f64)> = line
+                .points
+                .iter()
+                .map(|&(x, y)| (x, y.clamp(y0, y1)))
+                .collect();
             chart
                 .draw_series(LineSeries::new(inside.clone(), color.stroke_width(2)))
-                .map_err(draw_error)?
-                .label(&line.label)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .map_err(draw_error)?;
             let markers = line.points.iter().zip(&inside).map(|(&(_, y), &p)| {
                 if y < y0 {
                     Cross::new(p, 5, color.stroke_width(2)).into_dyn()
@@ -387,16 +443,48 @@ impl DropoutPlot {
             });
             chart.draw_series(markers).map_err(draw_error)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 12).into_font())
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()
-            .map_err(draw_error)?;
         Ok(())
     }
+}
+
+/// Height of one legend row in pixels.
+const LEGEND_ROW: u32 = 17;
+/// Colour of the reference's band.
+const BAND: RGBAColor = RGBAColor(0, 0, 0, 0.1);
+
+/// Legend entries per row: two when the labels are short enough, else one.
+fn legend_columns(panel: &Panel) -> usize {
+    let longest = panel.lines.iter().map(|l| l.label.chars().count()).max();
+    if longest.unwrap_or(0) <= 30 { 2 } else { 1 }
+}
+
+fn legend_rows(panel: &Panel) -> usize {
+    panel.lines.len().div_ceil(legend_columns(panel))
+}
+
+/// The panel's lines, below its chart: a coloured sample and the label.
+fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<()> {
+    let columns = legend_columns(panel);
+    let (width, _) = area.dim_in_pixel();
+    let left = 70;
+    let column_width = (width as i32 - left - 10) / columns as i32;
+    let style: TextStyle = (FONT, 13).into_font().into();
+    let style = style.pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, line) in panel.lines.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let x = left + (i % columns) as i32 * column_width;
+        let y = 8 + (i / columns) as i32 * LEGEND_ROW as i32;
+        area.draw(&PathElement::new(
+            [(x, y), (x + 24, y)],
+            color.stroke_width(2),
+        ))
+        .map_err(draw_error)?;
+        area.draw(&Circle::new((x + 12, y), 3, color.filled()))
+            .map_err(draw_error)?;
+        area.draw(&Text::new(line.label.clone(), (x + 32, y), style.clone()))
+            .map_err(draw_error)?;
+    }
+    Ok(())
 }
 
 fn draw_error(e: impl std::fmt::Display) -> Error {
