@@ -18,6 +18,12 @@ use crate::error::{Error, Result};
 /// | `Sigmoid` | `1 / (1 + e^-z)` | `y (1 - y)` |
 /// | `Tanh` | `tanh z` | `1 - y²` |
 /// | `Softmax` | `e^z_i / Σ_j e^z_j` per row | `g_i ← y_i (g_i - Σ_j g_j y_j)` |
+/// | `Selu` | `λ z` if `z > 0` else `λ α (e^z - 1)` | `λ` if `y >= 0` else `y + λ α` |
+///
+/// SELU uses Keras's constants `α = 1.6732632423543772` ([`SELU_ALPHA`]) and
+/// `λ = 1.0507009873554805` ([`SELU_SCALE`]); pair it with
+/// [`Initializer::LecunNormal`](crate::init::Initializer::LecunNormal) and
+/// [`AlphaDropout`](crate::layers::AlphaDropout).
 ///
 /// ```
 /// use ndnet::Activation;
@@ -27,6 +33,11 @@ use crate::error::{Error, Result};
 /// assert_eq!(z, array![[0.0, 0.0, 2.0]]);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Activation {
     /// Identity.
     #[default]
@@ -44,7 +55,14 @@ pub enum Activation {
     Tanh,
     /// Softmax over each row.
     Softmax,
+    /// Scaled exponential linear unit (Klambauer et al. 2017).
+    Selu,
 }
+
+/// SELU's `α` (Keras's value).
+pub const SELU_ALPHA: f32 = 1.673_263_2;
+/// SELU's scale `λ` (Keras's value).
+pub const SELU_SCALE: f32 = 1.050_701;
 
 impl Activation {
     /// The Keras name of the activation (`"relu"`, `"sigmoid"`, ...).
@@ -56,6 +74,7 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Softmax => "softmax",
+            Activation::Selu => "selu",
         }
     }
 
@@ -135,6 +154,13 @@ impl Activation {
             }
             Activation::Sigmoid => sigmoid(z),
             Activation::Tanh => z.tanh(),
+            Activation::Selu => {
+                if z > 0.0 {
+                    SELU_SCALE * z
+                } else {
+                    SELU_SCALE * SELU_ALPHA * (z.exp() - 1.0)
+                }
+            }
         }
     }
 
@@ -149,6 +175,13 @@ impl Activation {
             }
             Activation::Sigmoid => zip2(grad, y, |g, y| *g *= y * (1.0 - y)),
             Activation::Tanh => zip2(grad, y, |g, y| *g *= 1.0 - y * y),
+            Activation::Selu => zip2(grad, y, |g, y| {
+                *g *= if y < 0.0 {
+                    y + SELU_SCALE * SELU_ALPHA
+                } else {
+                    SELU_SCALE
+                }
+            }),
             Activation::Softmax => {
                 for (mut g, y) in grad.axis_iter_mut(Axis(0)).zip(y.axis_iter(Axis(0))) {
                     let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();

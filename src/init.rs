@@ -20,10 +20,17 @@ use crate::error::{Error, Result};
 /// | `GlorotNormal` | truncated normal (±2σ), `σ = sqrt(2 / (fan_in + fan_out)) / 0.8796` |
 /// | `HeUniform` | `U(±sqrt(6 / fan_in))` |
 /// | `HeNormal` | truncated normal (±2σ), `σ = sqrt(2 / fan_in) / 0.8796` |
+/// | `LecunUniform` | `U(±sqrt(3 / fan_in))` |
+/// | `LecunNormal` | truncated normal (±2σ), `σ = sqrt(1 / fan_in) / 0.8796` (for SELU networks) |
 ///
 /// The truncated normals divide by 0.87962566 (the std of a unit normal truncated at ±2) so the
 /// result has the intended variance, as Keras's `VarianceScaling` does.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "class_name", content = "config")
+)]
 pub enum Initializer {
     /// All zeros (Keras's default bias initializer).
     Zeros,
@@ -53,6 +60,10 @@ pub enum Initializer {
     HeUniform,
     /// He truncated normal.
     HeNormal,
+    /// LeCun uniform.
+    LecunUniform,
+    /// LeCun truncated normal, the initializer for SELU networks.
+    LecunNormal,
 }
 
 /// Standard deviation of a unit normal truncated to `[-2, 2]`.
@@ -141,6 +152,14 @@ impl Initializer {
             }
             Initializer::HeNormal => {
                 let std = (2.0 / fan_in).sqrt() / TRUNCATED_STD;
+                fill_normal(w, 0.0, std, true, rng)
+            }
+            Initializer::LecunUniform => {
+                let limit = (3.0 / fan_in).sqrt();
+                fill_uniform(w, -limit, limit, rng)
+            }
+            Initializer::LecunNormal => {
+                let std = (1.0 / fan_in).sqrt() / TRUNCATED_STD;
                 fill_normal(w, 0.0, std, true, rng)
             }
         }
