@@ -21,11 +21,86 @@ pub trait Constraint: Send + Sync + std::fmt::Debug {
     fn apply(&self, w: ArrayViewMut2<f32>);
     /// A boxed copy.
     fn clone_box(&self) -> Box<dyn Constraint>;
+    /// The constraint as plain data, for saving and rebuilding. Constraints defined outside
+    /// this crate keep the default, [`ConstraintConfig::Custom`], which cannot be rebuilt.
+    fn config(&self) -> ConstraintConfig {
+        ConstraintConfig::Custom {
+            description: self.describe(),
+        }
+    }
 }
 
 impl Clone for Box<dyn Constraint> {
     fn clone(&self) -> Self {
         self.clone_box()
+    }
+}
+
+/// A boxed constraint is a constraint (so a rebuilt one can be handed to
+/// [`Dense::kernel_constraint`](crate::layers::Dense::kernel_constraint)).
+impl Constraint for Box<dyn Constraint> {
+    fn describe(&self) -> String {
+        self.as_ref().describe()
+    }
+    fn validate(&self) -> Result<()> {
+        self.as_ref().validate()
+    }
+    fn apply(&self, w: ArrayViewMut2<f32>) {
+        self.as_ref().apply(w)
+    }
+    fn clone_box(&self) -> Box<dyn Constraint> {
+        self.as_ref().clone_box()
+    }
+    fn config(&self) -> ConstraintConfig {
+        self.as_ref().config()
+    }
+}
+
+/// A constraint as plain data: what [`LayerConfig`](crate::layers::LayerConfig) stores and a
+/// saved model holds. [`build`](ConstraintConfig::build) turns it back into a constraint.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "class_name", content = "config")
+)]
+#[non_exhaustive]
+pub enum ConstraintConfig {
+    /// [`MaxNorm`].
+    MaxNorm(MaxNorm),
+    /// [`UnitNorm`].
+    UnitNorm(UnitNorm),
+    /// [`NonNeg`].
+    NonNeg,
+    /// [`MinMaxNorm`].
+    MinMaxNorm(MinMaxNorm),
+    /// A constraint defined outside this crate, known only by its description.
+    Custom {
+        /// What [`Constraint::describe`] returned.
+        description: String,
+    },
+}
+
+impl ConstraintConfig {
+    /// The constraint this describes, validated. A `Custom` constraint cannot be rebuilt and
+    /// gives an error.
+    pub fn build(&self) -> Result<Box<dyn Constraint>> {
+        let c: Box<dyn Constraint> = match self {
+            ConstraintConfig::MaxNorm(c) => Box::new(*c),
+            ConstraintConfig::UnitNorm(c) => Box::new(*c),
+            ConstraintConfig::NonNeg => Box::new(NonNeg),
+            ConstraintConfig::MinMaxNorm(c) => Box::new(*c),
+            ConstraintConfig::Custom { description } => {
+                return Err(Error::param(
+                    "constraint",
+                    "config",
+                    description,
+                    "a constraint defined outside ndnet cannot be rebuilt from its description",
+                ));
+            }
+        };
+        c.validate()?;
+        Ok(c)
     }
 }
 
@@ -102,6 +177,7 @@ fn scale_by_norm(mut w: ArrayViewMut2<f32>, axis: usize, factor: impl Fn(f32) ->
 /// assert!((w[[1, 1]] - 1.0).abs() < 1e-6);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MaxNorm {
     /// Largest norm allowed.
     pub max_value: f32,
@@ -138,10 +214,14 @@ impl Constraint for MaxNorm {
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(*self)
     }
+    fn config(&self) -> ConstraintConfig {
+        ConstraintConfig::MaxNorm(*self)
+    }
 }
 
 /// UnitNorm: `w ← w / (1e-7 + ||w||₂)` along `axis`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct UnitNorm {
     /// Axis along which norms are taken.
     pub axis: usize,
@@ -159,6 +239,9 @@ impl Constraint for UnitNorm {
     }
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(*self)
+    }
+    fn config(&self) -> ConstraintConfig {
+        ConstraintConfig::UnitNorm(*self)
     }
 }
 
@@ -179,10 +262,14 @@ impl Constraint for NonNeg {
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(*self)
     }
+    fn config(&self) -> ConstraintConfig {
+        ConstraintConfig::NonNeg
+    }
 }
 
 /// MinMaxNorm: `d = rate · clip(n, min_value, max_value) + (1 - rate) · n`; `w ← w · d / (1e-7 + n)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MinMaxNorm {
     /// Smallest norm.
     pub min_value: f32,
@@ -244,5 +331,8 @@ impl Constraint for MinMaxNorm {
     }
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(*self)
+    }
+    fn config(&self) -> ConstraintConfig {
+        ConstraintConfig::MinMaxNorm(*self)
     }
 }

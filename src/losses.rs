@@ -315,3 +315,20 @@ impl Loss for MeanSquaredError {
         Box::new(*self)
     }
 }
+
+/// The loss with Keras's name `name` (`binary_crossentropy`, `categorical_crossentropy`,
+/// `mean_squared_error`), as a saved model names it; `None` for any other name.
+///
+/// ```
+/// use ndnet::losses::{from_name, Loss};
+/// assert_eq!(from_name("binary_crossentropy").map(|l| l.name()), Some("binary_crossentropy"));
+/// assert!(from_name("hinge").is_none());
+/// ```
+pub fn from_name(name: &str) -> Option<Box<dyn Loss>> {
+    match name {
+        "binary_crossentropy" => Some(Box::new(BinaryCrossentropy)),
+        "categorical_crossentropy" => Some(Box::new(CategoricalCrossentropy)),
+        "mean_squared_error" => Some(Box::new(MeanSquaredError)),
+        _ => None,
+    }
+}

@@ -276,8 +276,8 @@ impl Layer for Dense {
             use_bias: self.use_bias,
             kernel_initializer: self.kernel_initializer,
             bias_initializer: self.bias_initializer,
-            kernel_constraint: self.kernel_constraint.as_ref().map(|c| c.describe()),
-            bias_constraint: self.bias_constraint.as_ref().map(|c| c.describe()),
+            kernel_constraint: self.kernel_constraint.as_ref().map(|c| c.config()),
+            bias_constraint: self.bias_constraint.as_ref().map(|c| c.config()),
         }
     }
 

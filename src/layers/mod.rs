@@ -16,8 +16,9 @@ use ndarray::{ArrayD, ArrayView2, ArrayViewMut2};
 use rand::rngs::SmallRng;
 
 use crate::activation::Activation;
-use crate::constraints::Constraint;
-use crate::error::Result;
+use crate::constraints::{Constraint, ConstraintConfig};
+use crate::error::{Error, Result};
+use crate::init::Initializer;
 
 /// Whether a forward pass is part of training (dropout active) or inference (dropout off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,8 +44,26 @@ pub struct Param<'a> {
     pub constraint: Option<&'a dyn Constraint>,
 }
 
-/// A plain-data description of a layer, for summaries and saving.
+/// A layer as plain data: its type and hyper-parameters, without weights. It is what a saved
+/// model stores for each layer (in JSON, as `{"class_name": "Dropout", "config": {"rate": 0.2}}`),
+/// and [`build`](LayerConfig::build) turns it back into a layer.
+///
+/// ```
+/// use ndnet::prelude::*;
+/// use ndnet::layers::LayerConfig;
+/// let config = Dropout::new(0.2).config();
+/// assert_eq!(config, LayerConfig::Dropout { rate: 0.2 });
+/// let mut model = Sequential::new(4);
+/// model.add(config.build()?)?;
+/// assert_eq!(model.layers()[0].config(), config);
+/// # Ok::<(), ndnet::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "class_name", content = "config")
+)]
 #[non_exhaustive]
 pub enum LayerConfig {
     /// A fully connected layer.
@@ -56,13 +75,13 @@ pub enum LayerConfig {
         /// Whether the layer has a bias.
         use_bias: bool,
         /// Kernel initializer.
-        kernel_initializer: crate::init::Initializer,
+        kernel_initializer: Initializer,
         /// Bias initializer.
-        bias_initializer: crate::init::Initializer,
-        /// Kernel constraint description.
-        kernel_constraint: Option<String>,
-        /// Bias constraint description.
-        bias_constraint: Option<String>,
+        bias_initializer: Initializer,
+        /// Kernel constraint.
+        kernel_constraint: Option<ConstraintConfig>,
+        /// Bias constraint.
+        bias_constraint: Option<ConstraintConfig>,
     },
     /// Dropout with its rate.
     Dropout {
@@ -71,6 +90,73 @@ pub enum LayerConfig {
     },
     /// A stand-alone activation layer.
     Activation(Activation),
+    /// A layer defined outside this crate, known only by its kind; it cannot be rebuilt.
+    Custom {
+        /// What [`Layer::kind`] returned.
+        kind: String,
+    },
+}
+
+impl LayerConfig {
+    /// A new, unbuilt layer with this configuration: add it to a model to validate its
+    /// hyper-parameters and initialize its weights. A `Custom` layer or constraint cannot be
+    /// rebuilt and gives an error.
+    pub fn build(&self) -> Result<Box<dyn Layer>> {
+        Ok(match self {
+            LayerConfig::Dense {
+                units,
+                activation,
+                use_bias,
+                kernel_initializer,
+                bias_initializer,
+                kernel_constraint,
+                bias_constraint,
+            } => {
+                let mut d = Dense::new(*units)
+                    .activation(*activation)
+                    .use_bias(*use_bias)
+                    .kernel_initializer(*kernel_initializer)
+                    .bias_initializer(*bias_initializer);
+                if let Some(c) = kernel_constraint {
+                    d = d.kernel_constraint(c.build()?);
+                }
+                if let Some(c) = bias_constraint {
+                    d = d.bias_constraint(c.build()?);
+                }
+                Box::new(d)
+            }
+            LayerConfig::Dropout { rate } => Box::new(Dropout::new(*rate)),
+            LayerConfig::Activation(a) => Box::new(ActivationLayer::new(*a)),
+            LayerConfig::Custom { kind } => return Err(custom_layer_error(kind)),
+        })
+    }
+
+    /// The output width and the shapes of the weights (in [`Layer::weights`] order) of a layer
+    /// with this configuration on inputs of width `input_dim`, computed without building it.
+    pub fn weight_shapes(&self, input_dim: usize) -> Result<(usize, Vec<Vec<usize>>)> {
+        match self {
+            LayerConfig::Dense {
+                units, use_bias, ..
+            } => {
+                let mut shapes = vec![vec![input_dim, *units]];
+                if *use_bias {
+                    shapes.push(vec![*units]);
+                }
+                Ok((*units, shapes))
+            }
+            LayerConfig::Custom { kind } => Err(custom_layer_error(kind)),
+            _ => Ok((input_dim, Vec::new())),
+        }
+    }
+}
+
+fn custom_layer_error(kind: &str) -> Error {
+    Error::param(
+        "LayerConfig",
+        "class_name",
+        kind,
+        "a layer defined outside ndnet cannot be rebuilt from its config",
+    )
 }
 
 /// A layer of a [`Sequential`](crate::Sequential) model.

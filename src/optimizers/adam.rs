@@ -1,6 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{Optimizer, check_non_negative, check_positive, check_unit_interval, slot_state};
+use super::{
+    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, check_non_negative, check_positive,
+    check_unit_interval, slot_state, take_buffers,
+};
 use crate::elementwise::zip_state2;
 use crate::error::Result;
 
@@ -125,5 +128,32 @@ impl Optimizer for Adam {
 
     fn clone_box(&self) -> Box<dyn Optimizer> {
         Box::new(self.clone())
+    }
+
+    fn config(&self) -> Option<OptimizerConfig> {
+        Some(OptimizerConfig::Adam {
+            learning_rate: self.learning_rate,
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            decay: self.decay,
+        })
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState {
+            iterations: self.iterations,
+            buffers: vec![
+                StateBuffers::new("m", &self.m),
+                StateBuffers::new("v", &self.v),
+            ],
+        }
+    }
+
+    fn set_state(&mut self, state: OptimizerState) -> Result<()> {
+        let iterations = state.iterations;
+        [self.m, self.v] = take_buffers("Adam", state, ["m", "v"])?;
+        self.iterations = iterations;
+        Ok(())
     }
 }

@@ -36,6 +36,172 @@ pub trait Optimizer: Send + std::fmt::Debug {
     fn reset(&mut self);
     /// A boxed copy, state included.
     fn clone_box(&self) -> Box<dyn Optimizer>;
+    /// The hyper-parameters as plain data, for saving. `None` (the default, for optimizers
+    /// defined outside this crate) means the optimizer cannot be saved.
+    fn config(&self) -> Option<OptimizerConfig> {
+        None
+    }
+    /// A copy of the state: `t` and the per-parameter buffers (momentum, moments).
+    fn state(&self) -> OptimizerState {
+        OptimizerState {
+            iterations: self.iterations(),
+            buffers: Vec::new(),
+        }
+    }
+    /// Replaces the state with one [`state`](Optimizer::state) returned, so training resumes
+    /// where it stopped. Buffer groups must have the names this optimizer uses.
+    fn set_state(&mut self, state: OptimizerState) -> Result<()> {
+        let _ = state;
+        Err(Error::InvalidState(format!(
+            "{}: restoring the optimizer state is not supported",
+            self.name()
+        )))
+    }
+}
+
+/// An optimizer's state: the number of updates done and its per-parameter buffers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OptimizerState {
+    /// Updates done (`t`).
+    pub iterations: u64,
+    /// Buffer groups, e.g. SGD's `velocity`, Adam's `m` and `v`.
+    pub buffers: Vec<StateBuffers>,
+}
+
+/// One kind of per-parameter buffer of an optimizer, one array per parameter slot (shaped as the
+/// parameter: a kernel `(inputs, units)`, a bias `(units, 1)`). Empty until the first update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateBuffers {
+    /// `velocity`, `m`, `v`, `ms` or `momentum`.
+    pub name: String,
+    /// One array per parameter slot.
+    pub slots: Vec<Array2<f32>>,
+}
+
+impl StateBuffers {
+    fn new(name: &str, slots: &[Array2<f32>]) -> Self {
+        StateBuffers {
+            name: name.to_string(),
+            slots: slots.to_vec(),
+        }
+    }
+}
+
+/// Checks that `state` has exactly the buffer groups `names`, in order, and returns their slots.
+fn take_buffers<const N: usize>(
+    owner: &str,
+    state: OptimizerState,
+    names: [&str; N],
+) -> Result<[Vec<Array2<f32>>; N]> {
+    let found: Vec<&str> = state.buffers.iter().map(|b| b.name.as_str()).collect();
+    if found != names {
+        return Err(Error::param(
+            owner,
+            "state buffers",
+            format!("{found:?}"),
+            format!("expected {names:?}"),
+        ));
+    }
+    let mut groups = state.buffers.into_iter().map(|b| b.slots);
+    Ok(std::array::from_fn(|_| groups.next().unwrap_or_default()))
+}
+
+/// An optimizer's hyper-parameters as plain data; [`build`](OptimizerConfig::build) makes the
+/// optimizer. In JSON: `{"class_name": "SGD", "config": {"learning_rate": 0.1, ...}}`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "class_name", content = "config")
+)]
+#[non_exhaustive]
+pub enum OptimizerConfig {
+    /// [`Sgd`].
+    #[cfg_attr(feature = "serde", serde(rename = "SGD"))]
+    Sgd {
+        /// Base learning rate.
+        learning_rate: f32,
+        /// Momentum.
+        momentum: f32,
+        /// Nesterov momentum.
+        nesterov: bool,
+        /// Inverse-time decay per update.
+        decay: f32,
+    },
+    /// [`Adam`].
+    Adam {
+        /// Base learning rate.
+        learning_rate: f32,
+        /// Decay of the first moment.
+        beta_1: f32,
+        /// Decay of the second moment.
+        beta_2: f32,
+        /// Added to `sqrt(v)`.
+        epsilon: f32,
+        /// Inverse-time decay per update.
+        decay: f32,
+    },
+    /// [`RmsProp`].
+    #[cfg_attr(feature = "serde", serde(rename = "RMSprop"))]
+    RmsProp {
+        /// Base learning rate.
+        learning_rate: f32,
+        /// Decay of the running mean of squared gradients.
+        rho: f32,
+        /// Momentum.
+        momentum: f32,
+        /// Numerical fuzz.
+        epsilon: f32,
+        /// Inverse-time decay per update.
+        decay: f32,
+    },
+}
+
+impl OptimizerConfig {
+    /// A fresh optimizer with these hyper-parameters, validated.
+    pub fn build(&self) -> Result<Box<dyn Optimizer>> {
+        let opt: Box<dyn Optimizer> = match *self {
+            OptimizerConfig::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+                decay,
+            } => Box::new(
+                Sgd::new(learning_rate)
+                    .momentum(momentum)
+                    .nesterov(nesterov)
+                    .decay(decay),
+            ),
+            OptimizerConfig::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+                decay,
+            } => Box::new(
+                Adam::new(learning_rate)
+                    .betas(beta_1, beta_2)
+                    .epsilon(epsilon)
+                    .decay(decay),
+            ),
+            OptimizerConfig::RmsProp {
+                learning_rate,
+                rho,
+                momentum,
+                epsilon,
+                decay,
+            } => {
+                let mut o = RmsProp::new(learning_rate)
+                    .rho(rho)
+                    .momentum(momentum)
+                    .decay(decay);
+                o.epsilon = epsilon;
+                Box::new(o)
+            }
+        };
+        opt.validate()?;
+        Ok(opt)
+    }
 }
 
 impl Clone for Box<dyn Optimizer> {

@@ -1,6 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{Optimizer, check_non_negative, check_positive, check_unit_interval, slot_state};
+use super::{
+    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, check_non_negative, check_positive,
+    check_unit_interval, slot_state, take_buffers,
+};
 use crate::elementwise::{zip_state, zip_state2};
 use crate::error::Result;
 
@@ -127,5 +130,32 @@ impl Optimizer for RmsProp {
 
     fn clone_box(&self) -> Box<dyn Optimizer> {
         Box::new(self.clone())
+    }
+
+    fn config(&self) -> Option<OptimizerConfig> {
+        Some(OptimizerConfig::RmsProp {
+            learning_rate: self.learning_rate,
+            rho: self.rho,
+            momentum: self.momentum,
+            epsilon: self.epsilon,
+            decay: self.decay,
+        })
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState {
+            iterations: self.iterations,
+            buffers: vec![
+                StateBuffers::new("ms", &self.ms),
+                StateBuffers::new("momentum", &self.mom),
+            ],
+        }
+    }
+
+    fn set_state(&mut self, state: OptimizerState) -> Result<()> {
+        let iterations = state.iterations;
+        [self.ms, self.mom] = take_buffers("RMSprop", state, ["ms", "momentum"])?;
+        self.iterations = iterations;
+        Ok(())
     }
 }

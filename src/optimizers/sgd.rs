@@ -1,6 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{Optimizer, check_non_negative, check_positive, check_unit_interval, slot_state};
+use super::{
+    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, check_non_negative, check_positive,
+    check_unit_interval, slot_state, take_buffers,
+};
 use crate::elementwise::{zip_state, zip2};
 use crate::error::Result;
 
@@ -136,5 +139,28 @@ impl Optimizer for Sgd {
 
     fn clone_box(&self) -> Box<dyn Optimizer> {
         Box::new(self.clone())
+    }
+
+    fn config(&self) -> Option<OptimizerConfig> {
+        Some(OptimizerConfig::Sgd {
+            learning_rate: self.learning_rate,
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+            decay: self.decay,
+        })
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState {
+            iterations: self.iterations,
+            buffers: vec![StateBuffers::new("velocity", &self.velocity)],
+        }
+    }
+
+    fn set_state(&mut self, state: OptimizerState) -> Result<()> {
+        let iterations = state.iterations;
+        [self.velocity] = take_buffers("SGD", state, ["velocity"])?;
+        self.iterations = iterations;
+        Ok(())
     }
 }
