@@ -43,6 +43,7 @@ pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod optimizers;
+pub mod regularizers;
 pub mod rng;
 pub mod tuning;
 
@@ -57,12 +58,13 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::init::Initializer;
     pub use crate::layers::{
-        ActivationLayer, Dense, Dropout, Layer, LeakyReLU, Linear, Mode, ReLU, Sigmoid, Softmax,
-        Tanh,
+        ActivationLayer, AlphaDropout, Dense, Dropout, GaussianDropout, GaussianNoise, Layer,
+        LeakyReLU, Linear, Mode, ReLU, Sigmoid, Softmax, Tanh,
     };
     pub use crate::losses::{BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanSquaredError};
     pub use crate::model::{Evaluation, FitOptions, History, Sequential};
     pub use crate::optimizers::{Adam, Optimizer, RmsProp, Sgd};
+    pub use crate::regularizers::Regularizer;
 }
 
 /// The README's examples, compiled and run as documentation tests.

@@ -75,7 +75,8 @@ impl Default for FitOptions<'_> {
 ///
 /// `loss` and `accuracy` are the sample-weighted means over the epoch's batches, measured in
 /// training mode (dropout on), as Keras reports them. `val_loss` and `val_accuracy` are measured
-/// in inference mode after each epoch, and are empty without validation data.
+/// in inference mode after each epoch, and are empty without validation data. Losses include the
+/// layers' regularization penalties, as in Keras.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct History {
     /// Training loss per epoch.
@@ -575,7 +576,8 @@ impl Sequential {
         let out = acts[last].slice(s![..rows, ..]);
         let loss = c
             .loss
-            .gradient(out, y, None, c.fused, grads[last].slice_mut(s![..rows, ..]));
+            .gradient(out, y, None, c.fused, grads[last].slice_mut(s![..rows, ..]))
+            + regularization_loss(layers);
         let (correct, _) = metric.count(out, y);
         backward(layers, acts, grads, x);
         if update {
@@ -652,7 +654,8 @@ impl Sequential {
         Ok(history)
     }
 
-    /// Loss and accuracy on `(x, y)` in inference mode (dropout off).
+    /// Loss and accuracy on `(x, y)` in inference mode (dropout off). The loss includes the
+    /// layers' regularization penalties, as Keras's `evaluate`.
     pub fn evaluate<'a>(
         &mut self,
         x: impl AsArray<'a, f32, Ix2>,
@@ -692,7 +695,7 @@ impl Sequential {
             total += t;
         }
         Evaluation {
-            loss: (loss_sum / x.nrows().max(1) as f64) as f32,
+            loss: (loss_sum / x.nrows().max(1) as f64 + regularization_loss(layers) as f64) as f32,
             accuracy: if total == 0 {
                 0.0
             } else {
@@ -776,6 +779,11 @@ impl Sequential {
     pub fn summary(&self) {
         println!("{self}");
     }
+}
+
+/// The sum of the layers' regularization penalties.
+fn regularization_loss(layers: &[Box<dyn Layer>]) -> f32 {
+    layers.iter().map(|l| l.regularization_loss()).sum()
 }
 
 fn check_finite(what: &str, a: ArrayView2<f32>) -> Result<()> {

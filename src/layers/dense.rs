@@ -7,11 +7,12 @@ use crate::constraints::Constraint;
 use crate::error::{Error, Result, check_weight_count};
 use crate::gemm::gemm;
 use crate::init::Initializer;
+use crate::regularizers::Regularizer;
 
 /// Fully connected layer: `y = activation(x · W + b)`, `W` shaped `(inputs, units)`.
 ///
 /// Defaults as Keras: linear activation, `GlorotUniform` kernel, zero bias, bias on, no
-/// constraints.
+/// constraints, no regularizer.
 ///
 /// ```
 /// use ndnet::prelude::*;
@@ -33,6 +34,7 @@ pub struct Dense {
     bias_initializer: Initializer,
     kernel_constraint: Option<Box<dyn Constraint>>,
     bias_constraint: Option<Box<dyn Constraint>>,
+    kernel_regularizer: Option<Regularizer>,
     skip_activation_grad: bool,
     kernel: Array2<f32>,
     bias: Array1<f32>,
@@ -53,6 +55,7 @@ impl Dense {
             bias_initializer: Initializer::Zeros,
             kernel_constraint: None,
             bias_constraint: None,
+            kernel_regularizer: None,
             skip_activation_grad: false,
             kernel: Array2::zeros((0, 0)),
             bias: Array1::zeros(0),
@@ -92,6 +95,12 @@ impl Dense {
         self
     }
 
+    /// Adds an L1/L2 penalty on the kernel to the loss (see [`Regularizer`]).
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+
     /// Turns the bias on or off.
     pub fn use_bias(mut self, use_bias: bool) -> Self {
         self.use_bias = use_bias;
@@ -128,6 +137,9 @@ impl Layer for Dense {
         self.bias_initializer.validate("Dense bias")?;
         for c in self.kernel_constraint.iter().chain(&self.bias_constraint) {
             c.validate()?;
+        }
+        if let Some(r) = &self.kernel_regularizer {
+            r.validate("Dense kernel_regularizer")?;
         }
         self.kernel = Array2::zeros((input_dim, self.units));
         self.kernel_initializer
@@ -180,6 +192,9 @@ impl Layer for Dense {
             &mut self.kernel_grad.view_mut(),
             &mut self.pack,
         );
+        if let Some(r) = &self.kernel_regularizer {
+            r.add_gradient(self.kernel.view(), self.kernel_grad.view_mut());
+        }
         if self.use_bias {
             for row in grad_output.axis_iter(Axis(0)) {
                 self.bias_grad += &row;
@@ -261,6 +276,11 @@ impl Layer for Dense {
         Ok(())
     }
 
+    fn regularization_loss(&self) -> f32 {
+        self.kernel_regularizer
+            .map_or(0.0, |r| r.penalty(self.kernel.view()))
+    }
+
     fn output_activation(&self) -> Option<Activation> {
         Some(self.activation)
     }
@@ -278,6 +298,7 @@ impl Layer for Dense {
             bias_initializer: self.bias_initializer,
             kernel_constraint: self.kernel_constraint.as_ref().map(|c| c.config()),
             bias_constraint: self.bias_constraint.as_ref().map(|c| c.config()),
+            kernel_regularizer: self.kernel_regularizer,
         }
     }
 

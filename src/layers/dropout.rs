@@ -72,9 +72,19 @@ pub(crate) fn check_rate(owner: &str, rate: f32) -> Result<()> {
     Ok(())
 }
 
+/// The 32-bit threshold below which a uniform draw drops a unit: `round(rate · 2³²)`.
+pub(crate) fn drop_threshold(rate: f32) -> u64 {
+    (rate as f64 * 4_294_967_296.0).round() as u64
+}
+
 /// Fills `mask` with `scale` where a uniform 32-bit number is at least `threshold`, else 0.
 /// Each 64-bit draw gives two elements.
-fn fill_mask(rng: &mut SmallRng, mut mask: ArrayViewMut2<f32>, threshold: u64, scale: f32) {
+pub(crate) fn fill_mask(
+    rng: &mut SmallRng,
+    mut mask: ArrayViewMut2<f32>,
+    threshold: u64,
+    scale: f32,
+) {
     let keep = |bits: u64| if bits >= threshold { scale } else { 0.0 };
     let mut fill = |m: &mut [f32]| {
         let mut pairs = m.chunks_exact_mut(2);
@@ -105,7 +115,7 @@ impl Layer for Dropout {
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
         check_rate("Dropout", self.rate)?;
         self.width = input_dim;
-        self.threshold = (self.rate as f64 * 4_294_967_296.0).round() as u64;
+        self.threshold = drop_threshold(self.rate);
         self.scale = 1.0 / (1.0 - self.rate);
         self.rng = SmallRng::from_rng(rng);
         self.mask = Array2::zeros((0, input_dim));

@@ -7,10 +7,12 @@
 mod activation;
 mod dense;
 mod dropout;
+mod noise;
 
 pub use activation::{ActivationLayer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh};
 pub use dense::Dense;
 pub use dropout::Dropout;
+pub use noise::{AlphaDropout, GaussianDropout, GaussianNoise};
 
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2};
 use rand::rngs::SmallRng;
@@ -19,6 +21,7 @@ use crate::activation::Activation;
 use crate::constraints::{Constraint, ConstraintConfig};
 use crate::error::{Error, Result};
 use crate::init::Initializer;
+use crate::regularizers::Regularizer;
 
 /// Whether a forward pass is part of training (dropout active) or inference (dropout off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,9 +85,26 @@ pub enum LayerConfig {
         kernel_constraint: Option<ConstraintConfig>,
         /// Bias constraint.
         bias_constraint: Option<ConstraintConfig>,
+        /// L1/L2 penalty on the kernel.
+        kernel_regularizer: Option<Regularizer>,
     },
     /// Dropout with its rate.
     Dropout {
+        /// Probability of dropping a unit.
+        rate: f32,
+    },
+    /// Multiplicative Gaussian noise `N(1, rate / (1 - rate))`.
+    GaussianDropout {
+        /// Drop probability the noise stands for.
+        rate: f32,
+    },
+    /// Additive Gaussian noise `N(0, stddev²)`.
+    GaussianNoise {
+        /// Standard deviation of the noise.
+        stddev: f32,
+    },
+    /// Dropout that keeps SELU activations standardized.
+    AlphaDropout {
         /// Probability of dropping a unit.
         rate: f32,
     },
@@ -111,6 +131,7 @@ impl LayerConfig {
                 bias_initializer,
                 kernel_constraint,
                 bias_constraint,
+                kernel_regularizer,
             } => {
                 let mut d = Dense::new(*units)
                     .activation(*activation)
@@ -123,9 +144,15 @@ impl LayerConfig {
                 if let Some(c) = bias_constraint {
                     d = d.bias_constraint(c.build()?);
                 }
+                if let Some(r) = kernel_regularizer {
+                    d = d.kernel_regularizer(*r);
+                }
                 Box::new(d)
             }
             LayerConfig::Dropout { rate } => Box::new(Dropout::new(*rate)),
+            LayerConfig::GaussianDropout { rate } => Box::new(GaussianDropout::new(*rate)),
+            LayerConfig::GaussianNoise { stddev } => Box::new(GaussianNoise::new(*stddev)),
+            LayerConfig::AlphaDropout { rate } => Box::new(AlphaDropout::new(*rate)),
             LayerConfig::Activation(a) => Box::new(ActivationLayer::new(*a)),
             LayerConfig::Custom { kind } => return Err(custom_layer_error(kind)),
         })
@@ -221,6 +248,12 @@ pub trait Layer: Send + std::fmt::Debug {
     /// `ShapeMismatch` error naming the tensor otherwise.
     fn set_weights(&mut self, weights: &[ArrayD<f32>]) -> Result<()> {
         crate::error::check_weight_count(self.kind(), 0, weights.len())
+    }
+
+    /// The penalty the layer's regularizers add to the loss for the current weights (0 for a
+    /// layer without any). Their gradient is added in [`backward`](Layer::backward).
+    fn regularization_loss(&self) -> f32 {
+        0.0
     }
 
     /// The activation applied last in `forward`, if the layer ends with one.

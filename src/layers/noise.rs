@@ -1,0 +1,360 @@
+//! Regularization layers Keras users reach for next to [`Dropout`](super::Dropout):
+//! [`GaussianDropout`], [`GaussianNoise`] and [`AlphaDropout`].
+//!
+//! Like `Dropout`, each is active only in [`Mode::Train`] and the identity in [`Mode::Eval`],
+//! draws its noise from its own generator (seeded from the model's seed and the layer's
+//! position, so the same seed gives the same noise), and keeps the noise of the last training
+//! batch for `backward`. None has weights: a saved model stores only the layer and its rate or
+//! standard deviation.
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+
+use super::dropout::{check_rate, drop_threshold, fill_mask};
+use super::{Layer, LayerConfig, Mode};
+use crate::error::{Error, Result};
+
+/// SELU's negative saturation value `-λα`, the value AlphaDropout gives dropped units.
+pub const ALPHA_PRIME: f64 = -1.758_099_340_847_376_6;
+
+/// The first `rows` rows of `buf`, which grows (once) when it has fewer.
+fn first_rows(buf: &mut Array2<f32>, rows: usize, width: usize) -> ArrayViewMut2<'_, f32> {
+    if buf.nrows() < rows || buf.ncols() != width {
+        *buf = Array2::zeros((rows, width));
+    }
+    buf.slice_mut(s![..rows, ..])
+}
+
+/// `grad_input = grad_output · factor` with the factors of the last training batch, or a copy
+/// when the layer was the identity.
+fn backward_scaled(
+    active: bool,
+    factors: &Array2<f32>,
+    grad_output: ArrayViewMut2<f32>,
+    grad_input: Option<ArrayViewMut2<f32>>,
+) {
+    let Some(mut gi) = grad_input else { return };
+    if !active {
+        gi.assign(&grad_output);
+        return;
+    }
+    let f = factors.slice(s![..grad_output.nrows(), ..]);
+    Zip::from(&mut gi)
+        .and(&grad_output)
+        .and(&f)
+        .for_each(|gi, &g, &f| *gi = g * f);
+}
+
+/// Multiplicative Gaussian noise, Keras's `GaussianDropout(rate)`.
+///
+/// In [`Mode::Train`] `y = x · n` with `n ~ N(1, rate / (1 - rate))` drawn per element per batch
+/// (the variance Bernoulli dropout with the same rate has), and `backward` multiplies by the same
+/// `n`. In [`Mode::Eval`], and for `rate = 0`, it is the identity. `rate` must lie in `[0, 1)`.
+///
+/// ```
+/// use ndnet::prelude::*;
+/// use ndarray::Array2;
+/// let mut model = Sequential::new(3).with_seed(1);
+/// model.add(GaussianDropout::new(0.3))?;
+/// let x = Array2::<f32>::ones((2, 3));
+/// assert_eq!(model.predict(&x)?, x); // inference: identity
+/// # Ok::<(), ndnet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GaussianDropout {
+    rate: f32,
+    width: usize,
+    stddev: f32,
+    rng: SmallRng,
+    /// Noise `n` of the last training batch (rows may exceed the batch).
+    noise: Array2<f32>,
+    active: bool,
+}
+
+impl GaussianDropout {
+    /// Gaussian dropout standing for the drop probability `rate`.
+    pub fn new(rate: f32) -> Self {
+        GaussianDropout {
+            rate,
+            width: 0,
+            stddev: 0.0,
+            rng: SmallRng::seed_from_u64(0),
+            noise: Array2::zeros((0, 0)),
+            active: false,
+        }
+    }
+
+    /// The drop probability.
+    pub fn rate(&self) -> f32 {
+        self.rate
+    }
+
+    /// The standard deviation of the noise, `sqrt(rate / (1 - rate))`.
+    pub fn stddev(&self) -> f32 {
+        (self.rate as f64 / (1.0 - self.rate as f64)).sqrt() as f32
+    }
+}
+
+impl Layer for GaussianDropout {
+    fn kind(&self) -> &'static str {
+        "GaussianDropout"
+    }
+
+    fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
+        check_rate("GaussianDropout", self.rate)?;
+        self.width = input_dim;
+        self.stddev = self.stddev();
+        self.rng = SmallRng::from_rng(rng);
+        self.noise = Array2::zeros((0, 0));
+        self.active = false;
+        Ok(input_dim)
+    }
+
+    fn input_dim(&self) -> usize {
+        self.width
+    }
+
+    fn output_dim(&self) -> usize {
+        self.width
+    }
+
+    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, mode: Mode) {
+        self.active = mode == Mode::Train && self.rate > 0.0;
+        if !self.active {
+            output.assign(&input);
+            return;
+        }
+        let (stddev, rng) = (self.stddev, &mut self.rng);
+        let mut noise = first_rows(&mut self.noise, input.nrows(), self.width);
+        noise
+            .iter_mut()
+            .for_each(|n| *n = 1.0 + stddev * rng.sample::<f32, _>(StandardNormal));
+        Zip::from(&mut output)
+            .and(&input)
+            .and(&noise)
+            .for_each(|y, &x, &n| *y = x * n);
+    }
+
+    fn backward(
+        &mut self,
+        _input: ArrayView2<f32>,
+        _output: ArrayView2<f32>,
+        grad_output: ArrayViewMut2<f32>,
+        grad_input: Option<ArrayViewMut2<f32>>,
+    ) {
+        backward_scaled(self.active, &self.noise, grad_output, grad_input);
+    }
+
+    fn config(&self) -> LayerConfig {
+        LayerConfig::GaussianDropout { rate: self.rate }
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}
+
+/// Additive Gaussian noise, Keras's `GaussianNoise(stddev)`.
+///
+/// In [`Mode::Train`] `y = x + e` with `e ~ N(0, stddev²)` drawn per element per batch; the
+/// gradient passes through unchanged. In [`Mode::Eval`], and for `stddev = 0`, it is the
+/// identity. `stddev` must be finite and `>= 0`.
+#[derive(Debug, Clone)]
+pub struct GaussianNoise {
+    stddev: f32,
+    width: usize,
+    rng: SmallRng,
+}
+
+impl GaussianNoise {
+    /// Additive noise with standard deviation `stddev`.
+    pub fn new(stddev: f32) -> Self {
+        GaussianNoise {
+            stddev,
+            width: 0,
+            rng: SmallRng::seed_from_u64(0),
+        }
+    }
+
+    /// The standard deviation of the noise.
+    pub fn stddev(&self) -> f32 {
+        self.stddev
+    }
+}
+
+impl Layer for GaussianNoise {
+    fn kind(&self) -> &'static str {
+        "GaussianNoise"
+    }
+
+    fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
+        if !(self.stddev.is_finite() && self.stddev >= 0.0) {
+            return Err(Error::param(
+                "GaussianNoise",
+                "stddev",
+                self.stddev,
+                "must be finite and >= 0",
+            ));
+        }
+        self.width = input_dim;
+        self.rng = SmallRng::from_rng(rng);
+        Ok(input_dim)
+    }
+
+    fn input_dim(&self) -> usize {
+        self.width
+    }
+
+    fn output_dim(&self) -> usize {
+        self.width
+    }
+
+    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, mode: Mode) {
+        if mode != Mode::Train || self.stddev == 0.0 {
+            output.assign(&input);
+            return;
+        }
+        let (stddev, rng) = (self.stddev, &mut self.rng);
+        Zip::from(&mut output)
+            .and(&input)
+            .for_each(|y, &x| *y = x + stddev * rng.sample::<f32, _>(StandardNormal));
+    }
+
+    fn backward(
+        &mut self,
+        _input: ArrayView2<f32>,
+        _output: ArrayView2<f32>,
+        grad_output: ArrayViewMut2<f32>,
+        grad_input: Option<ArrayViewMut2<f32>>,
+    ) {
+        if let Some(mut gi) = grad_input {
+            gi.assign(&grad_output);
+        }
+    }
+
+    fn config(&self) -> LayerConfig {
+        LayerConfig::GaussianNoise {
+            stddev: self.stddev,
+        }
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}
+
+/// Alpha dropout for self-normalizing (SELU) networks, Keras's `AlphaDropout(rate)`.
+///
+/// In [`Mode::Train`], with `q = rate`, `α' = -λα = -1.7580993408473766` (SELU's saturation
+/// value), `a = ((1 - q)(1 + q α'²))^(-1/2)` and `b = -a α' q`: each element is kept with
+/// probability `1 - q` (mask `k ∈ {0, 1}`, drawn as [`Dropout`](super::Dropout) draws its mask)
+/// and
+///
+/// ```text
+/// y = a · (x · k + α' · (1 - k)) + b
+/// ```
+///
+/// so inputs with mean 0 and variance 1 keep mean 0 and variance 1; `backward` multiplies by
+/// `a · k`. In [`Mode::Eval`], and for `rate = 0`, it is the identity. `rate` must lie in
+/// `[0, 1)`.
+#[derive(Debug, Clone)]
+pub struct AlphaDropout {
+    rate: f32,
+    width: usize,
+    threshold: u64,
+    a: f32,
+    b: f32,
+    rng: SmallRng,
+    /// `a · k` of the last training batch (rows may exceed the batch).
+    mask: Array2<f32>,
+    active: bool,
+}
+
+impl AlphaDropout {
+    /// Alpha dropout with drop probability `rate`.
+    pub fn new(rate: f32) -> Self {
+        AlphaDropout {
+            rate,
+            width: 0,
+            threshold: 0,
+            a: 1.0,
+            b: 0.0,
+            rng: SmallRng::seed_from_u64(0),
+            mask: Array2::zeros((0, 0)),
+            active: false,
+        }
+    }
+
+    /// The drop probability.
+    pub fn rate(&self) -> f32 {
+        self.rate
+    }
+
+    /// The affine correction `(a, b)` for this rate.
+    pub fn affine(&self) -> (f32, f32) {
+        let q = self.rate as f64;
+        let a = ((1.0 - q) * (1.0 + q * ALPHA_PRIME * ALPHA_PRIME)).powf(-0.5);
+        (a as f32, (-a * ALPHA_PRIME * q) as f32)
+    }
+}
+
+impl Layer for AlphaDropout {
+    fn kind(&self) -> &'static str {
+        "AlphaDropout"
+    }
+
+    fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
+        check_rate("AlphaDropout", self.rate)?;
+        self.width = input_dim;
+        self.threshold = drop_threshold(self.rate);
+        (self.a, self.b) = self.affine();
+        self.rng = SmallRng::from_rng(rng);
+        self.mask = Array2::zeros((0, 0));
+        self.active = false;
+        Ok(input_dim)
+    }
+
+    fn input_dim(&self) -> usize {
+        self.width
+    }
+
+    fn output_dim(&self) -> usize {
+        self.width
+    }
+
+    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, mode: Mode) {
+        self.active = mode == Mode::Train && self.rate > 0.0;
+        if !self.active {
+            output.assign(&input);
+            return;
+        }
+        let (threshold, a, b) = (self.threshold, self.a, self.b);
+        let dropped = a * ALPHA_PRIME as f32 + b;
+        let mut mask = first_rows(&mut self.mask, input.nrows(), self.width);
+        fill_mask(&mut self.rng, mask.view_mut(), threshold, a);
+        Zip::from(&mut output)
+            .and(&input)
+            .and(&mask)
+            .for_each(|y, &x, &m| *y = if m != 0.0 { m * x + b } else { dropped });
+    }
+
+    fn backward(
+        &mut self,
+        _input: ArrayView2<f32>,
+        _output: ArrayView2<f32>,
+        grad_output: ArrayViewMut2<f32>,
+        grad_input: Option<ArrayViewMut2<f32>>,
+    ) {
+        backward_scaled(self.active, &self.mask, grad_output, grad_input);
+    }
+
+    fn config(&self) -> LayerConfig {
+        LayerConfig::AlphaDropout { rate: self.rate }
+    }
+
+    fn clone_box(&self) -> Box<dyn Layer> {
+        Box::new(self.clone())
+    }
+}
