@@ -141,6 +141,15 @@ pub enum Error {
         /// Digest of what arrived.
         found: String,
     },
+    /// A saved model could not be read: the file is not a model, is truncated or corrupt, has an
+    /// unsupported version, or describes an architecture that does not match its weights.
+    #[error("{source_name}: {problem}")]
+    ModelFile {
+        /// The file (or `<bytes>` for [`Sequential::from_bytes`](crate::Sequential)).
+        source_name: String,
+        /// What is wrong.
+        problem: ModelFileError,
+    },
     /// An I/O error, with the path involved.
     #[error("{path}: {source}")]
     Io {
@@ -187,4 +196,86 @@ pub(crate) fn check_weight_count(layer: &str, expected: usize, found: usize) -> 
             found: vec![found],
         })
     }
+}
+
+/// What is wrong with a saved model (see [`Error::ModelFile`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelFileError {
+    /// The file does not start with the ndnet magic bytes.
+    #[error("not an ndnet model file (the first bytes are {found:02x?}, expected {expected:02x?})")]
+    BadMagic {
+        /// The magic bytes of the format.
+        expected: Vec<u8>,
+        /// The first bytes of the file (at most as many as the magic).
+        found: Vec<u8>,
+    },
+    /// The file was written by an unknown version of the format.
+    #[error("unsupported format version {found} (this build reads version {supported})")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
+    /// The file ends before the data its header announces.
+    #[error("truncated: {expected} bytes expected, {found} found")]
+    Truncated {
+        /// Bytes the header announces (or the least any model file has).
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// The file continues after the data its header announces.
+    #[error("{found} bytes, but the header accounts for only {expected}: trailing data")]
+    TrailingData {
+        /// Bytes the header announces.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// The checksum at the end of the file does not match its contents.
+    #[error("corrupt: CRC-32 stored {stored:#010x}, computed {computed:#010x}")]
+    Checksum {
+        /// CRC-32 stored in the file.
+        stored: u32,
+        /// CRC-32 of the bytes read.
+        computed: u32,
+    },
+    /// The JSON header cannot be parsed or lacks a required field.
+    #[error("invalid header: {0}")]
+    Header(String),
+    /// A layer's configuration is invalid.
+    #[error("layer {index}: {message}")]
+    Layer {
+        /// Position of the layer (0-based).
+        index: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A tensor's shape is not the one the architecture implies.
+    #[error("tensor {index} ({name}): expected shape {expected:?}, found {found:?}")]
+    Shape {
+        /// Position of the tensor in the file (0-based).
+        index: usize,
+        /// Its name in the header.
+        name: String,
+        /// The shape the architecture implies.
+        expected: Vec<usize>,
+        /// The shape in the header.
+        found: Vec<usize>,
+    },
+    /// A stored weight is NaN or infinite.
+    #[error("tensor {name}: non-finite value {value} at flat index {position}")]
+    NonFinite {
+        /// The tensor's name.
+        name: String,
+        /// Flat (row-major) index of the value.
+        position: usize,
+        /// The value.
+        value: f32,
+    },
+    /// The saved loss, optimizer or optimizer state cannot be restored.
+    #[error("training state: {0}")]
+    Training(String),
 }

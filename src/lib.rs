@@ -38,6 +38,8 @@ pub mod error;
 pub mod experiments;
 mod gemm;
 pub mod init;
+#[cfg(feature = "serde")]
+pub mod io;
 pub mod layers;
 pub mod losses;
 pub mod metrics;
@@ -48,7 +50,7 @@ pub mod rng;
 pub mod tuning;
 
 pub use activation::Activation;
-pub use error::{Error, Result};
+pub use error::{Error, ModelFileError, Result};
 pub use model::{Evaluation, FitOptions, History, IntoTargets, Sequential};
 
 /// The names most programs need: `use ndnet::prelude::*;`.

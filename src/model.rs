@@ -425,6 +425,16 @@ impl Sequential {
         self.compiled.is_some()
     }
 
+    /// The loss, once compiled.
+    pub fn loss(&self) -> Option<&dyn Loss> {
+        self.compiled.as_ref().map(|c| c.loss.as_ref())
+    }
+
+    /// The optimizer, once compiled.
+    pub fn optimizer(&self) -> Option<&dyn Optimizer> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+    }
+
     /// The optimizer, once compiled (e.g. to change its learning rate between epochs).
     pub fn optimizer_mut(&mut self) -> Option<&mut (dyn Optimizer + 'static)> {
         self.compiled.as_mut().map(|c| c.optimizer.as_mut())

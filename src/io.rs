@@ -1,0 +1,596 @@
+//! Saving and loading models (feature `serde`, on by default).
+//!
+//! [`Sequential::save`] writes one file holding the architecture (every layer's
+//! [`LayerConfig`]: units, activations, initializers, constraints, regularizers, dropout and
+//! noise rates), the input width and seed, the weights and, unless saved with
+//! [`save_without_optimizer`](Sequential::save_without_optimizer), the loss, the optimizer's
+//! configuration and its state (update count, momentum or moment buffers), so that training
+//! resumes with the same next step. [`Sequential::load`] rebuilds the model; it predicts
+//! bit-identically to the one saved.
+//!
+//! Writes are atomic: the bytes go to a temporary file in the same directory, which is flushed
+//! to disk and renamed over the target, so a crash leaves either the old file or the new one.
+//!
+//! Loading checks everything and returns [`Error::ModelFile`] (never panics): the magic bytes,
+//! the version, the lengths (nothing is allocated from a length field before it is checked
+//! against the file's size), the checksum, the header, every layer's configuration (with the
+//! same validation as [`Sequential::add`]), every tensor's shape against the architecture, and
+//! that every weight is finite.
+//!
+//! Not saved: the random generators' positions. A loaded model draws its dropout masks and
+//! shuffles from fresh generators derived from the saved seed, so resuming a run that uses
+//! dropout or shuffling continues it statistically, not bit for bit (Keras does not save them
+//! either).
+//!
+//! # File layout (version 1)
+//!
+//! All integers and floats are little-endian.
+//!
+//! | offset | size | content |
+//! |---|---|---|
+//! | 0 | 8 | magic `89 4E 44 4E 45 54 0D 0A` (`\x89NDNET\r\n`) |
+//! | 8 | 4 | format version, `u32` (1) |
+//! | 12 | 8 | header length `H`, `u64` |
+//! | 20 | `H` | header, UTF-8 JSON (below) |
+//! | 20 + `H` | 4 · `N` | the tensors listed in the header, in order, each row-major `f32` |
+//! | 20 + `H` + 4`N` | 4 | CRC-32 (IEEE, as zlib and PNG) of all preceding bytes, `u32` |
+//!
+//! The header, pretty-printed so `head -c 4000 model.ndnet` shows it:
+//!
+//! ```json
+//! {
+//!   "format": "ndnet.sequential",
+//!   "version": 1,
+//!   "written_by": "ndnet 0.1.0",
+//!   "input_dim": 60,
+//!   "seed": 7,
+//!   "layers": [
+//!     {"class_name": "Dense", "config": {"units": 60, "activation": "relu", "use_bias": true,
+//!      "kernel_initializer": {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.05}},
+//!      "bias_initializer": {"class_name": "Zeros"},
+//!      "kernel_constraint": {"class_name": "MaxNorm", "config": {"max_value": 3.0, "axis": 0}},
+//!      "bias_constraint": null, "kernel_regularizer": null}},
+//!     {"class_name": "Dropout", "config": {"rate": 0.2}},
+//!     ...
+//!   ],
+//!   "weights": [{"name": "dense/kernel", "shape": [60, 60]}, {"name": "dense/bias", "shape": [60]}, ...],
+//!   "training": {
+//!     "loss": "binary_crossentropy",
+//!     "optimizer": {"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9, "nesterov": false, "decay": 0.0}},
+//!     "iterations": 3900,
+//!     "state": [{"name": "velocity", "shapes": [[60, 60], [60, 1], ...]}]
+//!   }
+//! }
+//! ```
+//!
+//! The tensors are the `weights` in order (as [`Sequential::get_weights`] returns them), then
+//! the optimizer's buffers, group by group, slot by slot (a buffer is shaped as its parameter,
+//! with a bias seen as `(units, 1)`). `training` is absent for an uncompiled model or one saved
+//! without its optimizer; such a model loads uncompiled.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ndarray::{Array2, ArrayD, IxDyn};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ModelFileError, Result};
+use crate::layers::LayerConfig;
+use crate::losses;
+use crate::model::Sequential;
+use crate::optimizers::{OptimizerConfig, OptimizerState, StateBuffers};
+
+/// The first 8 bytes of every model file.
+pub const MAGIC: [u8; 8] = *b"\x89NDNET\r\n";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// The `format` field of the header.
+pub const FORMAT_NAME: &str = "ndnet.sequential";
+
+/// The widest layer a file may describe. Wider layers cannot be real models (a `Dense` layer
+/// that wide would need gigabytes); the bound keeps a corrupt width from reaching an allocation.
+pub const MAX_WIDTH: usize = 1 << 31;
+
+/// Bytes before the header: magic, version, header length.
+const PREFIX: usize = 8 + 4 + 8;
+/// Bytes after the tensors: the checksum.
+const TRAILER: usize = 4;
+
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+/// CRC-32 (IEEE 802.3, the checksum of zlib, gzip and PNG) of `bytes`: what a model file stores
+/// in its last 4 bytes.
+///
+/// ```
+/// assert_eq!(ndnet::io::crc32(b"123456789"), 0xCBF4_3926);
+/// ```
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c = CRC_TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    format: String,
+    version: u32,
+    #[serde(default)]
+    written_by: String,
+    input_dim: usize,
+    seed: u64,
+    layers: Vec<LayerConfig>,
+    weights: Vec<TensorInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    training: Option<Training>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TensorInfo {
+    name: String,
+    shape: Vec<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Training {
+    loss: String,
+    optimizer: OptimizerConfig,
+    iterations: u64,
+    state: Vec<StateInfo>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateInfo {
+    name: String,
+    shapes: Vec<Vec<usize>>,
+}
+
+/// The shape an optimizer sees a parameter as: a bias `(units,)` as `(units, 1)`.
+fn param_shape(shape: &[usize]) -> Vec<usize> {
+    match shape {
+        [n] => vec![*n, 1],
+        s => s.to_vec(),
+    }
+}
+
+fn weight_name(layer: &str, i: usize) -> String {
+    match i {
+        0 => format!("{layer}/kernel"),
+        1 => format!("{layer}/bias"),
+        _ => format!("{layer}/weight_{i}"),
+    }
+}
+
+impl Sequential {
+    /// Saves the model, with its optimizer state, to `path` (see [the format](crate::io)).
+    /// The write is atomic. Errors name the layer or optimizer that cannot be saved (one
+    /// defined outside this crate) or the I/O failure.
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("model.ndnet");
+    /// let mut model = Sequential::new(4).with_seed(1);
+    /// model.add(Dense::new(3).activation(Activation::Relu))?;
+    /// model.add(Dropout::new(0.2))?;
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid))?;
+    /// model.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))?;
+    /// model.save(&path)?;
+    /// let mut loaded = Sequential::load(&path)?;
+    /// assert_eq!(loaded.layers()[1].config(), model.layers()[1].config()); // the rate is kept
+    /// let x = ndarray::array![[0.1f32, 0.2, 0.3, 0.4]];
+    /// assert_eq!(loaded.predict(&x)?, model.predict(&x)?);
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), &self.to_bytes(true)?)
+    }
+
+    /// Saves the architecture and weights only; the loaded model is not compiled.
+    pub fn save_without_optimizer(&self, path: impl AsRef<Path>) -> Result<()> {
+        write_atomic(path.as_ref(), &self.to_bytes(false)?)
+    }
+
+    /// The bytes [`save`](Self::save) writes (with the optimizer state when
+    /// `include_optimizer` and the model is compiled).
+    pub fn to_bytes(&self, include_optimizer: bool) -> Result<Vec<u8>> {
+        let mut layers = Vec::with_capacity(self.layers().len());
+        let mut weights = Vec::new();
+        let mut data: Vec<ArrayD<f32>> = Vec::new();
+        for (i, (layer, name)) in self.layers().iter().zip(self.layer_names()).enumerate() {
+            let config = layer.config();
+            config.build().map_err(|e| {
+                Error::InvalidState(format!("save: layer {i} ({name}) cannot be saved: {e}"))
+            })?;
+            layers.push(config);
+            for (k, w) in layer.weights().into_iter().enumerate() {
+                let tensor = weight_name(name, k);
+                if let Some((position, &value)) = w.iter().enumerate().find(|(_, v)| !v.is_finite())
+                {
+                    return Err(Error::NonFinite {
+                        what: format!("save: {tensor}"),
+                        row: position,
+                        column: 0,
+                        value,
+                    });
+                }
+                weights.push(TensorInfo {
+                    name: tensor,
+                    shape: w.shape().to_vec(),
+                });
+                data.push(w);
+            }
+        }
+        let training = match (include_optimizer, self.loss(), self.optimizer()) {
+            (true, Some(loss), Some(opt)) => {
+                if losses::from_name(loss.name()).is_none() {
+                    return Err(Error::InvalidState(format!(
+                        "save: the loss {} cannot be saved; use save_without_optimizer",
+                        loss.name()
+                    )));
+                }
+                let optimizer = opt.config().ok_or_else(|| {
+                    Error::InvalidState(format!(
+                        "save: the optimizer {} cannot be saved; use save_without_optimizer",
+                        opt.name()
+                    ))
+                })?;
+                let state = opt.state();
+                let mut infos = Vec::with_capacity(state.buffers.len());
+                for group in state.buffers {
+                    infos.push(StateInfo {
+                        name: group.name,
+                        shapes: group.slots.iter().map(|a| a.shape().to_vec()).collect(),
+                    });
+                    data.extend(group.slots.into_iter().map(|a| a.into_dyn()));
+                }
+                Some(Training {
+                    loss: loss.name().to_string(),
+                    optimizer,
+                    iterations: state.iterations,
+                    state: infos,
+                })
+            }
+            _ => None,
+        };
+        let header = Header {
+            format: FORMAT_NAME.to_string(),
+            version: FORMAT_VERSION,
+            written_by: format!("ndnet {}", env!("CARGO_PKG_VERSION")),
+            input_dim: self.input_dim(),
+            seed: self.seed(),
+            layers,
+            weights,
+            training,
+        };
+        let json = serde_json::to_vec_pretty(&header)
+            .map_err(|e| Error::InvalidState(format!("save: cannot encode the header: {e}")))?;
+        let floats: usize = data.iter().map(|a| a.len()).sum();
+        let mut bytes = Vec::with_capacity(PREFIX + json.len() + 4 * floats + TRAILER);
+        bytes.extend_from_slice(&MAGIC);
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&json);
+        for a in &data {
+            for v in a.iter() {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let crc = crc32(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        Ok(bytes)
+    }
+
+    /// Loads a model [`save`](Self::save)d to `path`. A file that is not a model, truncated,
+    /// corrupt, from another format version or inconsistent gives [`Error::ModelFile`] saying
+    /// what is wrong.
+    pub fn load(path: impl AsRef<Path>) -> Result<Sequential> {
+        let path = path.as_ref();
+        let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+        decode(&bytes, &path.display().to_string())
+    }
+
+    /// Loads a model from the bytes of a saved file (see [`load`](Self::load)).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Sequential> {
+        decode(bytes, "<bytes>")
+    }
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+/// Reads the model in `bytes`; `source` names it in errors.
+fn decode(bytes: &[u8], source: &str) -> Result<Sequential> {
+    let bad = |problem: ModelFileError| Error::ModelFile {
+        source_name: source.to_string(),
+        problem,
+    };
+    let len = bytes.len();
+    let head = &bytes[..len.min(MAGIC.len())];
+    if head != &MAGIC[..head.len()] {
+        return Err(bad(ModelFileError::BadMagic {
+            expected: MAGIC.to_vec(),
+            found: head.to_vec(),
+        }));
+    }
+    if len < PREFIX + TRAILER {
+        return Err(bad(ModelFileError::Truncated {
+            expected: (PREFIX + TRAILER) as u64,
+            found: len as u64,
+        }));
+    }
+    let version = read_u32(bytes, 8);
+    if version != FORMAT_VERSION {
+        return Err(bad(ModelFileError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        }));
+    }
+    let mut h = [0u8; 8];
+    h.copy_from_slice(&bytes[12..PREFIX]);
+    let header_len = u64::from_le_bytes(h);
+    let room = (len - PREFIX - TRAILER) as u64;
+    if header_len > room {
+        return Err(bad(ModelFileError::Truncated {
+            expected: header_len.saturating_add((PREFIX + TRAILER) as u64),
+            found: len as u64,
+        }));
+    }
+    // header_len <= room < len, so it fits in usize.
+    let header_end = PREFIX + header_len as usize;
+    let stored_crc = read_u32(bytes, len - TRAILER);
+    let computed_crc = crc32(&bytes[..len - TRAILER]);
+    let checksum = || ModelFileError::Checksum {
+        stored: stored_crc,
+        computed: computed_crc,
+    };
+    let header: Header = match serde_json::from_slice(&bytes[PREFIX..header_end]) {
+        Ok(h) => h,
+        Err(_) if stored_crc != computed_crc => return Err(bad(checksum())),
+        Err(e) => return Err(bad(ModelFileError::Header(e.to_string()))),
+    };
+    if header.format != FORMAT_NAME || header.version != FORMAT_VERSION {
+        return Err(bad(ModelFileError::Header(format!(
+            "format {:?} version {}, expected {FORMAT_NAME:?} version {FORMAT_VERSION}",
+            header.format, header.version
+        ))));
+    }
+
+    // The shapes the architecture implies, checked against the header's tensor list.
+    if header.input_dim > MAX_WIDTH {
+        return Err(bad(ModelFileError::Header(format!(
+            "input_dim {} is above the limit of {MAX_WIDTH}",
+            header.input_dim
+        ))));
+    }
+    let mut expected = Vec::new();
+    let mut width = header.input_dim;
+    for (index, config) in header.layers.iter().enumerate() {
+        let layer_error = |message: String| bad(ModelFileError::Layer { index, message });
+        let (out, shapes) = config
+            .weight_shapes(width)
+            .map_err(|e| layer_error(e.to_string()))?;
+        if out > MAX_WIDTH {
+            return Err(layer_error(format!(
+                "output width {out} is above the limit of {MAX_WIDTH}"
+            )));
+        }
+        expected.extend(shapes);
+        width = out;
+    }
+    if expected.len() != header.weights.len() {
+        return Err(bad(ModelFileError::Header(format!(
+            "the architecture has {} weight tensors, the header lists {}",
+            expected.len(),
+            header.weights.len()
+        ))));
+    }
+    let mut tensors: Vec<(String, &[usize])> = Vec::new();
+    for (index, (want, info)) in expected.iter().zip(&header.weights).enumerate() {
+        if *want != info.shape {
+            return Err(bad(ModelFileError::Shape {
+                index,
+                name: info.name.clone(),
+                expected: want.clone(),
+                found: info.shape.clone(),
+            }));
+        }
+        tensors.push((info.name.clone(), &info.shape));
+    }
+    if let Some(t) = &header.training {
+        let params: Vec<Vec<usize>> = expected.iter().map(|s| param_shape(s)).collect();
+        for group in &t.state {
+            if !(group.shapes.is_empty() || group.shapes == params) {
+                let slot = (0..params.len().max(group.shapes.len()))
+                    .find(|&i| group.shapes.get(i) != params.get(i))
+                    .unwrap_or(0);
+                return Err(bad(ModelFileError::Shape {
+                    index: tensors.len() + slot,
+                    name: format!("{}/{slot}", group.name),
+                    expected: params.get(slot).cloned().unwrap_or_default(),
+                    found: group.shapes.get(slot).cloned().unwrap_or_default(),
+                }));
+            }
+            for (slot, shape) in group.shapes.iter().enumerate() {
+                tensors.push((format!("{}/{slot}", group.name), shape));
+            }
+        }
+    }
+    let mut floats: u64 = 0;
+    for (name, shape) in &tensors {
+        let n = shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+            .and_then(|n| floats.checked_add(n));
+        floats = n.ok_or_else(|| {
+            bad(ModelFileError::Header(format!(
+                "tensor {name} of shape {shape:?} is too large"
+            )))
+        })?;
+    }
+    let total = floats
+        .checked_mul(4)
+        .and_then(|b| b.checked_add((header_end + TRAILER) as u64))
+        .ok_or_else(|| bad(ModelFileError::Header("the tensors are too large".into())))?;
+    if (len as u64) < total {
+        return Err(bad(ModelFileError::Truncated {
+            expected: total,
+            found: len as u64,
+        }));
+    }
+    if (len as u64) > total {
+        return Err(bad(ModelFileError::TrailingData {
+            expected: total,
+            found: len as u64,
+        }));
+    }
+    if stored_crc != computed_crc {
+        return Err(bad(checksum()));
+    }
+
+    // Every length is now checked against the file: read the tensors.
+    let mut data = bytes[header_end..len - TRAILER].chunks_exact(4);
+    let mut arrays = Vec::with_capacity(tensors.len());
+    for (name, shape) in tensors {
+        let numel: usize = shape.iter().product();
+        let mut values = Vec::with_capacity(numel);
+        for (position, chunk) in data.by_ref().take(numel).enumerate() {
+            let value = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            if !value.is_finite() {
+                return Err(bad(ModelFileError::NonFinite {
+                    name,
+                    position,
+                    value,
+                }));
+            }
+            values.push(value);
+        }
+        let array = ArrayD::from_shape_vec(IxDyn(shape), values)
+            .map_err(|e| bad(ModelFileError::Header(format!("tensor {name}: {e}"))))?;
+        arrays.push(array);
+    }
+    let state_arrays = arrays.split_off(header.weights.len());
+
+    // Rebuild the model with the same validation as `add`.
+    let mut model = Sequential::new(header.input_dim).with_seed(header.seed);
+    for (index, config) in header.layers.iter().enumerate() {
+        let layer = config.build().map_err(|e| {
+            bad(ModelFileError::Layer {
+                index,
+                message: e.to_string(),
+            })
+        })?;
+        model.add(layer).map_err(|e| {
+            bad(ModelFileError::Layer {
+                index,
+                message: e.to_string(),
+            })
+        })?;
+    }
+    model
+        .set_weights(&arrays)
+        .map_err(|e| bad(ModelFileError::Header(e.to_string())))?;
+
+    if let Some(t) = header.training {
+        let training = |m: String| bad(ModelFileError::Training(m));
+        let loss = losses::from_name(&t.loss)
+            .ok_or_else(|| training(format!("unknown loss {:?}", t.loss)))?;
+        let optimizer = t.optimizer.build().map_err(|e| training(e.to_string()))?;
+        model
+            .compile_boxed(loss, optimizer)
+            .map_err(|e| training(e.to_string()))?;
+        let mut rest = state_arrays.into_iter();
+        let mut buffers = Vec::with_capacity(t.state.len());
+        for group in t.state {
+            let mut slots = Vec::with_capacity(group.shapes.len());
+            for _ in 0..group.shapes.len() {
+                let a = rest
+                    .next()
+                    .ok_or_else(|| training("missing state tensor".into()))?;
+                let a: Array2<f32> = a
+                    .into_dimensionality()
+                    .map_err(|e| training(format!("state buffer {}: {e}", group.name)))?;
+                slots.push(a);
+            }
+            buffers.push(StateBuffers {
+                name: group.name,
+                slots,
+            });
+        }
+        let state = OptimizerState {
+            iterations: t.iterations,
+            buffers,
+        };
+        if let Some(opt) = model.optimizer_mut() {
+            opt.set_state(state).map_err(|e| training(e.to_string()))?;
+        }
+    }
+    Ok(model)
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
+/// renamed over `path`. The temporary file is removed on failure.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().ok_or_else(|| {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    // Make the rename itself durable where directories can be synced (best effort).
+    if let Ok(d) = fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
