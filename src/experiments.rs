@@ -106,8 +106,7 @@ impl SonarExperiment {
             epochs: 300,
             batch_size: 16,
             shuffle: true,
-            validation_data: None,
-            verbose: false,
+            ..FitOptions::default()
         }
     }
 }

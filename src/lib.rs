@@ -30,6 +30,7 @@
 //! ```
 
 pub mod activation;
+pub mod callbacks;
 pub mod constraints;
 pub mod data;
 pub mod datasets;
@@ -47,6 +48,7 @@ pub mod model;
 pub mod optimizers;
 pub mod regularizers;
 pub mod rng;
+pub mod schedules;
 pub mod tuning;
 
 pub use activation::Activation;

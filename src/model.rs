@@ -2,10 +2,11 @@
 
 use std::fmt;
 
-use ndarray::{Array2, ArrayD, ArrayView1, ArrayView2, AsArray, Axis, Dimension, Ix2, s};
+use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, AsArray, Axis, Dimension, Ix2, s};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 
+use crate::callbacks::{Callback, Control, EpochLogs};
 use crate::error::{Error, Result};
 use crate::layers::{Layer, Mode};
 use crate::losses::Loss;
@@ -44,7 +45,18 @@ impl<'a> IntoTargets<'a> for &'a ndarray::Array1<f32> {
     }
 }
 
-/// Options of [`Sequential::fit`]. Defaults as Keras: 1 epoch, batch 32, shuffled, silent here.
+/// Options of [`Sequential::fit`]. Defaults as Keras: 1 epoch, batch 32, shuffled, no
+/// validation, unweighted, silent here.
+///
+/// Callbacks are not options: pass them to
+/// [`fit_with_callbacks`](Sequential::fit_with_callbacks), so `FitOptions` stays plain data that
+/// `..Default::default()` completes.
+///
+/// ```
+/// use ndnet::FitOptions;
+/// let options = FitOptions { epochs: 300, batch_size: 16, validation_split: 0.2, ..Default::default() };
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone)]
 pub struct FitOptions<'a> {
     /// Passes over the data.
@@ -53,8 +65,21 @@ pub struct FitOptions<'a> {
     pub batch_size: usize,
     /// Shuffle the sample order at the start of every epoch.
     pub shuffle: bool,
-    /// Data evaluated (in inference mode) at the end of every epoch: `(x, y)`.
+    /// Data evaluated (in inference mode) at the end of every epoch: `(x, y)`. Takes precedence
+    /// over `validation_split`, as in Keras.
     pub validation_data: Option<(ArrayView2<'a, f32>, ArrayView2<'a, f32>)>,
+    /// Fraction in `[0, 1)` of the rows held out for validation: as Keras, the *last*
+    /// `n - floor(n · (1 - validation_split))` rows, taken before any shuffling (shuffle the data
+    /// first if its order means something). 0 holds nothing out.
+    pub validation_split: f64,
+    /// Weight of each class in the training loss, indexed by class: the class of a row is its
+    /// target truncated to an integer for a single-output model, the arg-max of its target row
+    /// otherwise. Multiplies `sample_weight`. Not applied to validation data (as Keras).
+    pub class_weight: Option<&'a [f32]>,
+    /// Weight of each row in the loss (`Σ w_i l_i / rows` per batch, Keras's
+    /// `SUM_OVER_BATCH_SIZE`); one finite, non-negative value per row of `x`. The rows held
+    /// out by `validation_split` keep their weights for `val_loss`.
+    pub sample_weight: Option<ArrayView1<'a, f32>>,
     /// Print one line per epoch to stdout.
     pub verbose: bool,
 }
@@ -66,6 +91,9 @@ impl Default for FitOptions<'_> {
             batch_size: 32,
             shuffle: true,
             validation_data: None,
+            validation_split: 0.0,
+            class_weight: None,
+            sample_weight: None,
             verbose: false,
         }
     }
@@ -87,12 +115,26 @@ pub struct History {
     pub val_loss: Vec<f32>,
     /// Validation accuracy per epoch.
     pub val_accuracy: Vec<f32>,
+    /// The optimizer's base learning rate at the end of each epoch (see
+    /// [`LearningRateScheduler`](crate::callbacks::LearningRateScheduler)).
+    pub learning_rate: Vec<f32>,
 }
 
 impl History {
     /// Number of epochs recorded.
     pub fn epochs(&self) -> usize {
         self.loss.len()
+    }
+
+    /// Appends one epoch's logs.
+    pub fn push(&mut self, logs: &EpochLogs) {
+        self.loss.push(logs.loss);
+        self.accuracy.push(logs.accuracy);
+        if let Some(v) = logs.val {
+            self.val_loss.push(v.loss);
+            self.val_accuracy.push(v.accuracy);
+        }
+        self.learning_rate.push(logs.learning_rate);
     }
 }
 
@@ -123,6 +165,8 @@ struct Workspace {
     /// A shuffled batch of inputs and targets.
     x: Array2<f32>,
     y: Array2<f32>,
+    /// The batch's sample weights.
+    w: Array1<f32>,
 }
 
 impl Workspace {
@@ -147,6 +191,7 @@ impl Workspace {
         self.grads = self.acts.clone();
         self.x = Array2::zeros((rows, in_dim));
         self.y = Array2::zeros((rows, out_dim));
+        self.w = Array1::zeros(rows);
     }
 }
 
@@ -154,8 +199,8 @@ impl Workspace {
 enum Batch<'a> {
     /// Arrays handed in by the caller.
     Given(ArrayView2<'a, f32>, ArrayView2<'a, f32>),
-    /// The first `rows` rows of the workspace's `x` and `y`.
-    Workspace(usize),
+    /// The first `rows` rows of the workspace's `x` and `y` (and `w` when `weighted`).
+    Workspace { rows: usize, weighted: bool },
 }
 
 /// Runs the layers on `x` (rows <= workspace rows); the output is `acts.last()[..rows]`.
@@ -556,7 +601,7 @@ impl Sequential {
     fn step(&mut self, batch: Batch<'_>, update: bool) -> (f32, usize) {
         let rows = match batch {
             Batch::Given(x, _) => x.nrows(),
-            Batch::Workspace(rows) => rows,
+            Batch::Workspace { rows, .. } => rows,
         };
         let (in_dim, out_dim) = (self.input_dim, self.output_dim());
         let metric = self.accuracy_metric();
@@ -575,18 +620,23 @@ impl Sequential {
             grads,
             x: wx,
             y: wy,
+            w: ww,
             ..
         } = ws;
-        let (x, y) = match batch {
-            Batch::Given(x, y) => (x, y),
-            Batch::Workspace(_) => (wx.slice(s![..rows, ..]), wy.slice(s![..rows, ..])),
+        let (x, y, w) = match batch {
+            Batch::Given(x, y) => (x, y, None),
+            Batch::Workspace { weighted, .. } => (
+                wx.slice(s![..rows, ..]),
+                wy.slice(s![..rows, ..]),
+                weighted.then(|| ww.slice(s![..rows])),
+            ),
         };
         forward(layers, acts, x, Mode::Train);
         let last = acts.len() - 1;
         let out = acts[last].slice(s![..rows, ..]);
         let loss = c
             .loss
-            .gradient(out, y, None, c.fused, grads[last].slice_mut(s![..rows, ..]))
+            .gradient(out, y, w, c.fused, grads[last].slice_mut(s![..rows, ..]))
             + regularization_loss(layers);
         let (correct, _) = metric.count(out, y);
         backward(layers, acts, grads, x);
@@ -608,15 +658,79 @@ impl Sequential {
         y: impl IntoTargets<'a>,
         options: &FitOptions<'_>,
     ) -> Result<History> {
+        self.fit_with_callbacks(x, y, options, &mut [])
+    }
+
+    /// [`fit`](Self::fit) with callbacks: early stopping, checkpoints, learning-rate schedules
+    /// or your own [`Callback`].
+    ///
+    /// Callbacks are called in order: `on_train_begin`, then for each epoch `on_epoch_begin`,
+    /// `on_train_batch_begin` before every batch, and `on_epoch_end` with the epoch's
+    /// [`EpochLogs`] (after the validation pass); training stops after an epoch where any
+    /// callback returned [`Control::Stop`]; `on_train_end` runs last (also after a stop). An
+    /// error from a callback ends `fit` with that error. The training step itself stays free
+    /// of allocations; callbacks run between steps.
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// use ndnet::callbacks::{EarlyStopping, Metric};
+    /// use ndarray::array;
+    ///
+    /// let x = array![[0.0f32, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+    /// let y = array![[0.0f32], [1.0], [1.0], [0.0]];
+    /// let mut model = Sequential::new(2).with_seed(3);
+    /// model.add(Dense::new(8).activation(Activation::Tanh))?;
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid))?;
+    /// model.compile(BinaryCrossentropy, Sgd::new(0.5).momentum(0.9))?;
+    /// let mut stop = EarlyStopping::new(Metric::Loss).patience(5).restore_best_weights(true);
+    /// let options = FitOptions { epochs: 1000, batch_size: 4, ..Default::default() };
+    /// let history = model.fit_with_callbacks(&x, &y, &options, &mut [&mut stop])?;
+    /// assert!(history.epochs() <= 1000);
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    pub fn fit_with_callbacks<'a>(
+        &mut self,
+        x: impl AsArray<'a, f32, Ix2>,
+        y: impl IntoTargets<'a>,
+        options: &FitOptions<'_>,
+        callbacks: &mut [&mut dyn Callback],
+    ) -> Result<History> {
         let (x, y) = (x.into(), y.into_targets());
         self.compiled_or("fit")?;
         self.check_xy("fit", x, y)?;
         if options.batch_size == 0 {
             return Err(Error::param("fit", "batch_size", 0, "must be at least 1"));
         }
-        if let Some((vx, vy)) = options.validation_data {
-            self.check_xy("validation_data", vx, vy)?;
-        }
+        let split_at = split_point(x.nrows(), options.validation_split)?;
+        let sample_weight = match options.sample_weight {
+            Some(w) => Some(check_sample_weight(w, x.nrows())?),
+            None => None,
+        };
+        // Keras: `validation_data` wins over `validation_split`.
+        let split_at = if options.validation_data.is_some() {
+            x.nrows()
+        } else {
+            split_at
+        };
+        let (x, vx_split) = x.split_at(Axis(0), split_at);
+        let (y, vy_split) = y.split_at(Axis(0), split_at);
+        let validation = match options.validation_data {
+            Some((vx, vy)) => {
+                self.check_xy("validation_data", vx, vy)?;
+                Some((vx, vy, None))
+            }
+            None if vx_split.nrows() > 0 => Some((
+                vx_split,
+                vy_split,
+                sample_weight.map(|w| w.slice_move(s![split_at..])),
+            )),
+            None => None,
+        };
+        let weights = training_weights(
+            sample_weight.map(|w| w.slice_move(s![..split_at])),
+            options.class_weight,
+            y,
+        )?;
         let n = x.nrows();
         let batch = options.batch_size.min(n);
         let (in_dim, out_dim) = (self.input_dim, self.output_dim());
@@ -624,7 +738,13 @@ impl Sequential {
         let metric = self.accuracy_metric();
         let mut order: Vec<usize> = (0..n).collect();
         let mut history = History::default();
-        for epoch in 1..=options.epochs {
+        for cb in callbacks.iter_mut() {
+            cb.on_train_begin(self)?;
+        }
+        for epoch in 0..options.epochs {
+            for cb in callbacks.iter_mut() {
+                cb.on_epoch_begin(epoch, self)?;
+            }
             if options.shuffle {
                 order.shuffle(&mut self.shuffle_rng);
             }
@@ -633,12 +753,19 @@ impl Sequential {
                 for (k, &i) in idx.iter().enumerate() {
                     self.ws.x.row_mut(k).assign(&x.row(i));
                     self.ws.y.row_mut(k).assign(&y.row(i));
+                    if let Some(w) = &weights {
+                        self.ws.w[k] = w[i];
+                    }
+                }
+                for cb in callbacks.iter_mut() {
+                    cb.on_train_batch_begin(self)?;
                 }
                 let rows = idx.len();
-                let (loss, c) = self.step(Batch::Workspace(rows), true);
+                let weighted = weights.is_some();
+                let (loss, c) = self.step(Batch::Workspace { rows, weighted }, true);
                 if !loss.is_finite() {
                     return Err(Error::Diverged {
-                        epoch,
+                        epoch: epoch + 1,
                         batch: b + 1,
                         loss,
                     });
@@ -650,16 +777,30 @@ impl Sequential {
                 Accuracy::Binary => n * out_dim,
                 Accuracy::Categorical => n,
             };
-            history.loss.push((loss_sum / n as f64) as f32);
-            history.accuracy.push(correct as f32 / total as f32);
-            if let Some((vx, vy)) = options.validation_data {
-                let e = self.evaluate_unchecked(vx, vy);
-                history.val_loss.push(e.loss);
-                history.val_accuracy.push(e.accuracy);
-            }
+            let logs = EpochLogs {
+                epoch,
+                loss: (loss_sum / n as f64) as f32,
+                accuracy: correct as f32 / total as f32,
+                val: validation.map(|(vx, vy, vw)| self.evaluate_unchecked(vx, vy, vw)),
+                learning_rate: self
+                    .compiled
+                    .as_ref()
+                    .map_or(f32::NAN, |c| c.optimizer.learning_rate()),
+            };
+            history.push(&logs);
             if options.verbose {
-                println!("{}", epoch_line(epoch, options.epochs, &history));
+                println!("{}", epoch_line(epoch + 1, options.epochs, &history));
             }
+            let mut stop = false;
+            for cb in callbacks.iter_mut() {
+                stop |= cb.on_epoch_end(epoch, &logs, self)? == Control::Stop;
+            }
+            if stop {
+                break;
+            }
+        }
+        for cb in callbacks.iter_mut() {
+            cb.on_train_end(self)?;
         }
         Ok(history)
     }
@@ -674,10 +815,15 @@ impl Sequential {
         let (x, y) = (x.into(), y.into_targets());
         self.compiled_or("evaluate")?;
         self.check_xy("evaluate", x, y)?;
-        Ok(self.evaluate_unchecked(x, y))
+        Ok(self.evaluate_unchecked(x, y, None))
     }
 
-    fn evaluate_unchecked(&mut self, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Evaluation {
+    fn evaluate_unchecked(
+        &mut self,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        w: Option<ArrayView1<f32>>,
+    ) -> Evaluation {
         let metric = self.accuracy_metric();
         let (in_dim, out_dim) = (self.input_dim, self.output_dim());
         let Sequential {
@@ -698,14 +844,16 @@ impl Sequential {
         for start in (0..x.nrows()).step_by(chunk) {
             let end = (start + chunk).min(x.nrows());
             let (xc, yc) = (x.slice(s![start..end, ..]), y.slice(s![start..end, ..]));
+            let wc = w.map(|w| w.slice_move(s![start..end]));
             let out = forward_view(layers, ws, xc, (in_dim, out_dim), Mode::Eval);
-            loss_sum += c.loss.loss(out, yc, None) as f64 * (end - start) as f64;
+            loss_sum += c.loss.loss(out, yc, wc) as f64 * (end - start) as f64;
             let (k, t) = metric.count(out, yc);
             correct += k;
             total += t;
         }
+        let penalty = regularization_loss(layers) as f64;
         Evaluation {
-            loss: (loss_sum / x.nrows().max(1) as f64 + regularization_loss(layers) as f64) as f32,
+            loss: (loss_sum / x.nrows().max(1) as f64 + penalty) as f32,
             accuracy: if total == 0 {
                 0.0
             } else {
@@ -794,6 +942,100 @@ impl Sequential {
 /// The sum of the layers' regularization penalties.
 fn regularization_loss(layers: &[Box<dyn Layer>]) -> f32 {
     layers.iter().map(|l| l.regularization_loss()).sum()
+}
+
+/// Where Keras's `validation_split` cuts `n` rows: the first `floor(n · (1 - split))` train, the
+/// rest validate. `n` (nothing held out) for a split of 0.
+fn split_point(n: usize, split: f64) -> Result<usize> {
+    if !(split.is_finite() && (0.0..1.0).contains(&split)) {
+        return Err(Error::param(
+            "fit",
+            "validation_split",
+            split,
+            "must be in [0, 1)",
+        ));
+    }
+    if split == 0.0 {
+        return Ok(n);
+    }
+    let at = (n as f64 * (1.0 - split)).floor() as usize;
+    if at == 0 || at >= n {
+        return Err(Error::param(
+            "fit",
+            "validation_split",
+            split,
+            format!("{n} rows cannot be split into non-empty training and validation sets"),
+        ));
+    }
+    Ok(at)
+}
+
+/// Checks that `w` has one finite, non-negative weight per row.
+fn check_sample_weight(w: ArrayView1<'_, f32>, rows: usize) -> Result<ArrayView1<'_, f32>> {
+    if w.len() != rows {
+        return Err(Error::ShapeMismatch {
+            what: "fit: sample_weight (one weight per row of x)".into(),
+            expected: vec![rows],
+            found: vec![w.len()],
+        });
+    }
+    if let Some((i, &v)) = w
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+    {
+        return Err(Error::param(
+            "fit",
+            format!("sample_weight[{i}]"),
+            v,
+            "must be finite and >= 0",
+        ));
+    }
+    Ok(w)
+}
+
+/// The training rows' weights: `sample_weight · class_weight[class]`, or `None` when neither is
+/// given. The class of a row is its target truncated to an integer for a single column (Keras
+/// casts it), the arg-max of the row otherwise.
+fn training_weights(
+    sample_weight: Option<ArrayView1<f32>>,
+    class_weight: Option<&[f32]>,
+    y: ArrayView2<f32>,
+) -> Result<Option<Array1<f32>>> {
+    let Some(cw) = class_weight else {
+        return Ok(sample_weight.map(|w| w.to_owned()));
+    };
+    if let Some((i, &v)) = cw
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+    {
+        return Err(Error::param(
+            "fit",
+            format!("class_weight[{i}]"),
+            v,
+            "must be finite and >= 0",
+        ));
+    }
+    let mut w = sample_weight.map_or_else(|| Array1::ones(y.nrows()), |w| w.to_owned());
+    for (row, (target, w)) in y.outer_iter().zip(w.iter_mut()).enumerate() {
+        let class = if target.len() == 1 {
+            let t = target[0].trunc();
+            (t >= 0.0).then_some(t as usize)
+        } else {
+            Some(crate::metrics::argmax(target.iter()))
+        };
+        let Some(&factor) = class.and_then(|c| cw.get(c)) else {
+            return Err(Error::param(
+                "fit",
+                "class_weight",
+                format!("{cw:?}"),
+                format!("has no weight for the class of row {row} (target {target})"),
+            ));
+        };
+        *w *= factor;
+    }
+    Ok(Some(w))
 }
 
 fn check_finite(what: &str, a: ArrayView2<f32>) -> Result<()> {

@@ -199,8 +199,7 @@ impl Config {
             epochs: self.epochs,
             batch_size: self.batch_size,
             shuffle: true,
-            validation_data: None,
-            verbose: false,
+            ..FitOptions::default()
         }
     }
 }

@@ -1,0 +1,621 @@
+//! Callbacks for [`Sequential::fit_with_callbacks`]: code that runs between epochs (and
+//! batches) of training, as Keras's `callbacks=[...]`.
+//!
+//! - [`EarlyStopping`] stops when a monitored value stops improving and can restore the best
+//!   weights.
+//! - [`ModelCheckpoint`] saves the model after each epoch, or only when it improves (feature
+//!   `serde`).
+//! - [`LearningRateScheduler`] sets the learning rate from a
+//!   [schedule](crate::schedules) or a closure.
+//! - [`LambdaCallback`] runs a closure at the end of every epoch.
+//! - Implement [`Callback`] for anything else.
+//!
+//! Epochs are numbered from 0 in callbacks, as in Keras (the printed logs count from 1).
+//!
+//! ```
+//! use ndnet::prelude::*;
+//! use ndnet::callbacks::{Control, LambdaCallback};
+//! use ndarray::array;
+//!
+//! let x = array![[0.0f32], [1.0]];
+//! let y = array![[0.0f32], [1.0]];
+//! let mut model = Sequential::new(1).with_seed(1);
+//! model.add(Dense::new(1).activation(Activation::Sigmoid))?;
+//! model.compile(BinaryCrossentropy, Sgd::new(0.1))?;
+//! // Stop once the training loss is below 0.6.
+//! let mut stop = LambdaCallback::new(|_epoch, logs| {
+//!     if logs.loss < 0.6 { Control::Stop } else { Control::Continue }
+//! });
+//! let options = FitOptions { epochs: 10_000, batch_size: 2, ..Default::default() };
+//! let history = model.fit_with_callbacks(&x, &y, &options, &mut [&mut stop])?;
+//! assert!(*history.loss.last().unwrap() < 0.6);
+//! assert!(history.epochs() < 10_000);
+//! # Ok::<(), ndnet::Error>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use ndarray::ArrayD;
+
+use crate::error::{Error, Result};
+use crate::model::{Evaluation, Sequential};
+use crate::schedules::LearningRateSchedule;
+
+/// What a callback wants after an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Go on training.
+    Continue,
+    /// Stop after this epoch (the other callbacks still see it, then `on_train_end` runs).
+    Stop,
+}
+
+/// The values `fit` measured in one epoch (Keras's `logs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochLogs {
+    /// The epoch, from 0.
+    pub epoch: usize,
+    /// Mean training loss (dropout on, regularization penalties included).
+    pub loss: f32,
+    /// Training accuracy (dropout on).
+    pub accuracy: f32,
+    /// Loss and accuracy on the validation data, when there is any.
+    pub val: Option<Evaluation>,
+    /// The optimizer's base learning rate at the end of the epoch.
+    pub learning_rate: f32,
+}
+
+impl EpochLogs {
+    /// The value of `metric`, `None` for a validation metric without validation data.
+    pub fn get(&self, metric: Metric) -> Option<f32> {
+        match metric {
+            Metric::Loss => Some(self.loss),
+            Metric::Accuracy => Some(self.accuracy),
+            Metric::ValLoss => self.val.map(|v| v.loss),
+            Metric::ValAccuracy => self.val.map(|v| v.accuracy),
+        }
+    }
+}
+
+/// A value callbacks can monitor. Losses are minimized, accuracies maximized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// `loss`.
+    Loss,
+    /// `accuracy`.
+    Accuracy,
+    /// `val_loss`.
+    ValLoss,
+    /// `val_accuracy`.
+    ValAccuracy,
+}
+
+impl Metric {
+    /// Keras's name: `loss`, `accuracy`, `val_loss` or `val_accuracy`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Metric::Loss => "loss",
+            Metric::Accuracy => "accuracy",
+            Metric::ValLoss => "val_loss",
+            Metric::ValAccuracy => "val_accuracy",
+        }
+    }
+
+    /// Whether larger values are better (accuracies).
+    pub fn higher_is_better(&self) -> bool {
+        matches!(self, Metric::Accuracy | Metric::ValAccuracy)
+    }
+
+    /// The worst possible value: `+inf` for a loss, `-inf` for an accuracy.
+    fn worst(&self) -> f32 {
+        if self.higher_is_better() {
+            f32::NEG_INFINITY
+        } else {
+            f32::INFINITY
+        }
+    }
+
+    /// Whether `current` beats `reference` by more than `min_delta` (Keras's
+    /// `monitor_op(current - min_delta, reference)` with the delta's sign set by the direction).
+    fn improves(&self, current: f32, reference: f32, min_delta: f32) -> bool {
+        if self.higher_is_better() {
+            current - min_delta > reference
+        } else {
+            current + min_delta < reference
+        }
+    }
+
+    /// The metric's value in `logs`, or an error naming the callback when it is missing.
+    fn read(&self, logs: &EpochLogs, owner: &str) -> Result<f32> {
+        logs.get(*self).ok_or_else(|| {
+            Error::InvalidState(format!(
+                "{owner} monitors {}, which fit only computes with validation data: set \
+                 validation_data or validation_split in FitOptions",
+                self.name()
+            ))
+        })
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Metric {
+    type Err = Error;
+
+    /// `loss`, `accuracy` (or `acc`), `val_loss`, `val_accuracy` (or `val_acc`).
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "loss" => Ok(Metric::Loss),
+            "accuracy" | "acc" => Ok(Metric::Accuracy),
+            "val_loss" => Ok(Metric::ValLoss),
+            "val_accuracy" | "val_acc" => Ok(Metric::ValAccuracy),
+            _ => Err(Error::param(
+                "Metric",
+                "name",
+                s,
+                "expected loss, accuracy, val_loss or val_accuracy",
+            )),
+        }
+    }
+}
+
+/// Code run by [`Sequential::fit_with_callbacks`] between epochs and batches.
+///
+/// Every method has a default that does nothing; each gets the model, so a callback can read
+/// or replace weights, save the model or change the optimizer's learning rate. An error ends
+/// `fit` with that error.
+pub trait Callback {
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, model: &mut Sequential) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+
+    /// At the start of epoch `epoch` (from 0).
+    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
+        let _ = (epoch, model);
+        Ok(())
+    }
+
+    /// Before every training batch. This runs inside the training loop: keep it cheap and
+    /// free of allocations.
+    fn on_train_batch_begin(&mut self, model: &mut Sequential) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+
+    /// At the end of epoch `epoch`, after the validation pass, with the epoch's logs.
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &EpochLogs,
+        model: &mut Sequential,
+    ) -> Result<Control> {
+        let _ = (epoch, logs, model);
+        Ok(Control::Continue)
+    }
+
+    /// After the last epoch, whether training ran out of epochs or was stopped.
+    fn on_train_end(&mut self, model: &mut Sequential) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+}
+
+/// A callback from a closure run at the end of every epoch (Keras's `LambdaCallback` with
+/// `on_epoch_end`).
+pub struct LambdaCallback<F> {
+    f: F,
+}
+
+impl<F: FnMut(usize, &EpochLogs) -> Control> LambdaCallback<F> {
+    /// Calls `f(epoch, logs)` at the end of every epoch; training stops when it returns
+    /// [`Control::Stop`].
+    pub fn new(f: F) -> Self {
+        LambdaCallback { f }
+    }
+}
+
+impl<F> fmt::Debug for LambdaCallback<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LambdaCallback")
+    }
+}
+
+impl<F: FnMut(usize, &EpochLogs) -> Control> Callback for LambdaCallback<F> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &EpochLogs,
+        _: &mut Sequential,
+    ) -> Result<Control> {
+        Ok((self.f)(epoch, logs))
+    }
+}
+
+/// Stops training when a monitored value has stopped improving (Keras's `EarlyStopping`).
+///
+/// After each epoch (from `start_from_epoch` on), the monitored value improves when it beats the
+/// best so far by more than `min_delta` (lower for losses, higher for accuracies). Each epoch
+/// without improvement counts one; training stops once the count reaches `patience` (never
+/// after the first epoch). With a `baseline`, the count is only reset by values that also
+/// beat the baseline.
+///
+/// With `restore_best_weights`, the weights of the best epoch are put back when training ends,
+/// whether it stopped early or ran out of epochs (Keras 3's behaviour; Keras 2 restored them
+/// only on an early stop). If no epoch improved, the weights of the first monitored epoch are
+/// restored.
+///
+/// ```
+/// use ndnet::callbacks::{EarlyStopping, Metric};
+/// let stop = EarlyStopping::new(Metric::ValLoss).min_delta(1e-3).patience(20).restore_best_weights(true);
+/// # let _ = stop;
+/// ```
+#[derive(Debug, Clone)]
+pub struct EarlyStopping {
+    monitor: Metric,
+    min_delta: f32,
+    patience: usize,
+    baseline: Option<f32>,
+    restore_best_weights: bool,
+    start_from_epoch: usize,
+    wait: usize,
+    best: f32,
+    best_epoch: Option<usize>,
+    stopped_epoch: Option<usize>,
+    best_weights: Option<Vec<ArrayD<f32>>>,
+}
+
+impl EarlyStopping {
+    /// Monitors `monitor` with Keras's defaults: `min_delta 0`, `patience 0`, no baseline, no
+    /// restoring, from the first epoch.
+    pub fn new(monitor: Metric) -> Self {
+        EarlyStopping {
+            monitor,
+            min_delta: 0.0,
+            patience: 0,
+            baseline: None,
+            restore_best_weights: false,
+            start_from_epoch: 0,
+            wait: 0,
+            best: monitor.worst(),
+            best_epoch: None,
+            stopped_epoch: None,
+            best_weights: None,
+        }
+    }
+
+    /// Smallest change that counts as an improvement (its absolute value is used).
+    pub fn min_delta(mut self, min_delta: f32) -> Self {
+        self.min_delta = min_delta.abs();
+        self
+    }
+
+    /// Epochs without improvement after which training stops.
+    pub fn patience(mut self, patience: usize) -> Self {
+        self.patience = patience;
+        self
+    }
+
+    /// A value the monitored quantity must beat for the patience count to reset.
+    pub fn baseline(mut self, baseline: f32) -> Self {
+        self.baseline = Some(baseline);
+        self
+    }
+
+    /// Restore the best epoch's weights when training ends.
+    pub fn restore_best_weights(mut self, restore: bool) -> Self {
+        self.restore_best_weights = restore;
+        self
+    }
+
+    /// Epochs to train before monitoring starts (a warm-up).
+    pub fn start_from_epoch(mut self, epoch: usize) -> Self {
+        self.start_from_epoch = epoch;
+        self
+    }
+
+    /// The epoch (from 0) after which training stopped, `None` if it did not stop early.
+    pub fn stopped_epoch(&self) -> Option<usize> {
+        self.stopped_epoch
+    }
+
+    /// The epoch (from 0) with the best monitored value so far.
+    pub fn best_epoch(&self) -> Option<usize> {
+        self.best_epoch
+    }
+
+    /// The best monitored value so far, `None` before any epoch improved.
+    pub fn best(&self) -> Option<f32> {
+        self.best.is_finite().then_some(self.best)
+    }
+
+    /// Epochs since the last improvement.
+    pub fn wait(&self) -> usize {
+        self.wait
+    }
+}
+
+impl Callback for EarlyStopping {
+    fn on_train_begin(&mut self, _: &mut Sequential) -> Result<()> {
+        if !self.min_delta.is_finite() {
+            return Err(Error::param(
+                "EarlyStopping",
+                "min_delta",
+                self.min_delta,
+                "must be finite",
+            ));
+        }
+        // Instances can be reused: every fit starts afresh.
+        self.wait = 0;
+        self.best = self.monitor.worst();
+        self.best_epoch = None;
+        self.stopped_epoch = None;
+        self.best_weights = None;
+        Ok(())
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &EpochLogs,
+        model: &mut Sequential,
+    ) -> Result<Control> {
+        let current = self.monitor.read(logs, "EarlyStopping")?;
+        if epoch < self.start_from_epoch {
+            return Ok(Control::Continue);
+        }
+        if self.restore_best_weights && self.best_weights.is_none() {
+            self.best_weights = Some(model.get_weights());
+            self.best_epoch = Some(epoch);
+        }
+        self.wait += 1;
+        if self.monitor.improves(current, self.best, self.min_delta) {
+            self.best = current;
+            self.best_epoch = Some(epoch);
+            if self.restore_best_weights {
+                self.best_weights = Some(model.get_weights());
+            }
+            let beats_baseline = self
+                .baseline
+                .is_none_or(|b| self.monitor.improves(current, b, self.min_delta));
+            if beats_baseline {
+                self.wait = 0;
+            }
+            return Ok(Control::Continue);
+        }
+        if self.wait >= self.patience && epoch > 0 {
+            self.stopped_epoch = Some(epoch);
+            return Ok(Control::Stop);
+        }
+        Ok(Control::Continue)
+    }
+
+    fn on_train_end(&mut self, model: &mut Sequential) -> Result<()> {
+        let best = self.best_weights.as_ref();
+        if let Some(w) = best.filter(|_| self.restore_best_weights) {
+            model.set_weights(w)?;
+        }
+        Ok(())
+    }
+}
+
+/// Saves the model after every epoch, or only after epochs that improve a monitored value
+/// (Keras's `ModelCheckpoint`). Needs the `serde` feature.
+///
+/// A `{epoch}` in the path is replaced by the epoch number counted from 1, as Keras formats
+/// `filepath`. With `save_best_only`, the model is saved when the monitored value is strictly
+/// better than the best saved so far (the first epoch always is); the best carries over to
+/// later `fit` calls with the same checkpoint. The optimizer state is saved too, unless
+/// turned off with [`include_optimizer`](ModelCheckpoint::include_optimizer).
+///
+/// ```no_run
+/// use ndnet::callbacks::{Metric, ModelCheckpoint};
+/// let checkpoint = ModelCheckpoint::new("best.ndnet").monitor(Metric::ValLoss).save_best_only(true);
+/// # let _ = checkpoint;
+/// ```
+#[cfg(feature = "serde")]
+#[derive(Debug, Clone)]
+pub struct ModelCheckpoint {
+    path: std::path::PathBuf,
+    monitor: Metric,
+    save_best_only: bool,
+    include_optimizer: bool,
+    best: f32,
+    saved: Vec<usize>,
+}
+
+#[cfg(feature = "serde")]
+impl ModelCheckpoint {
+    /// Saves to `path` after every epoch, monitoring `val_loss` once `save_best_only` is on.
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        ModelCheckpoint {
+            path: path.into(),
+            monitor: Metric::ValLoss,
+            save_best_only: false,
+            include_optimizer: true,
+            best: Metric::ValLoss.worst(),
+            saved: Vec::new(),
+        }
+    }
+
+    /// The value that decides what "best" is.
+    pub fn monitor(mut self, monitor: Metric) -> Self {
+        self.monitor = monitor;
+        self.best = monitor.worst();
+        self
+    }
+
+    /// Save only when the monitored value improves.
+    pub fn save_best_only(mut self, on: bool) -> Self {
+        self.save_best_only = on;
+        self
+    }
+
+    /// Whether to save the optimizer's state (default: yes).
+    pub fn include_optimizer(mut self, on: bool) -> Self {
+        self.include_optimizer = on;
+        self
+    }
+
+    /// The epochs (from 0) after which the model was saved.
+    pub fn saved_epochs(&self) -> &[usize] {
+        &self.saved
+    }
+
+    /// The best monitored value saved so far (`save_best_only`), `None` before the first save.
+    pub fn best(&self) -> Option<f32> {
+        self.best.is_finite().then_some(self.best)
+    }
+
+    /// The file written after epoch `epoch` (from 0).
+    pub fn path_for(&self, epoch: usize) -> std::path::PathBuf {
+        match self.path.to_str() {
+            Some(p) if p.contains("{epoch}") => {
+                p.replace("{epoch}", &(epoch + 1).to_string()).into()
+            }
+            _ => self.path.clone(),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl Callback for ModelCheckpoint {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &EpochLogs,
+        model: &mut Sequential,
+    ) -> Result<Control> {
+        if self.save_best_only {
+            let current = self.monitor.read(logs, "ModelCheckpoint")?;
+            if !self.monitor.improves(current, self.best, 0.0) {
+                return Ok(Control::Continue);
+            }
+            self.best = current;
+        }
+        let path = self.path_for(epoch);
+        if self.include_optimizer {
+            model.save(&path)?;
+        } else {
+            model.save_without_optimizer(&path)?;
+        }
+        self.saved.push(epoch);
+        Ok(Control::Continue)
+    }
+}
+
+enum Rule {
+    PerEpoch(Box<dyn LearningRateSchedule>),
+    PerStep(Box<dyn LearningRateSchedule>),
+    Closure(Box<dyn FnMut(usize, f32) -> f32 + Send>),
+}
+
+/// Sets the optimizer's learning rate from a schedule or a closure, through
+/// [`Optimizer::set_learning_rate`](crate::optimizers::Optimizer::set_learning_rate).
+///
+/// - [`new`](Self::new)`(|epoch, lr| ...)`: Keras's `LearningRateScheduler`: at the start of
+///   every epoch (from 0) the closure gets the epoch and the current rate and returns the new
+///   rate.
+/// - [`per_epoch`](Self::per_epoch)`(schedule)`: at the start of every epoch the rate is
+///   `schedule.rate(epoch)`.
+/// - [`per_step`](Self::per_step)`(schedule)`: before every batch the rate is
+///   `schedule.rate(t)`, `t` the optimizer's update count, as when Keras gets a schedule as
+///   the optimizer's learning rate (the count survives save and load).
+///
+/// The rate set is the optimizer's base rate: an [`Sgd`](crate::optimizers::Sgd) `decay`
+/// still applies on top of it. A rate that is negative or not finite is an error.
+///
+/// ```
+/// use ndnet::callbacks::LearningRateScheduler;
+/// use ndnet::schedules::InverseTimeDecay;
+/// // Keras's example: keep the rate for 10 epochs, then decay it by e^-0.1 per epoch.
+/// let by_epoch = LearningRateScheduler::new(|epoch, lr| if epoch < 10 { lr } else { lr * (-0.1f32).exp() });
+/// let by_step = LearningRateScheduler::per_step(InverseTimeDecay::new(0.1, 100, 0.5));
+/// # let _ = (by_epoch, by_step);
+/// ```
+pub struct LearningRateScheduler {
+    rule: Rule,
+}
+
+impl LearningRateScheduler {
+    /// `lr = f(epoch, lr)` at the start of every epoch.
+    pub fn new(f: impl FnMut(usize, f32) -> f32 + Send + 'static) -> Self {
+        LearningRateScheduler {
+            rule: Rule::Closure(Box::new(f)),
+        }
+    }
+
+    /// `lr = schedule.rate(epoch)` at the start of every epoch.
+    pub fn per_epoch(schedule: impl LearningRateSchedule + 'static) -> Self {
+        LearningRateScheduler {
+            rule: Rule::PerEpoch(Box::new(schedule)),
+        }
+    }
+
+    /// `lr = schedule.rate(optimizer.iterations())` before every batch.
+    pub fn per_step(schedule: impl LearningRateSchedule + 'static) -> Self {
+        LearningRateScheduler {
+            rule: Rule::PerStep(Box::new(schedule)),
+        }
+    }
+}
+
+impl fmt::Debug for LearningRateScheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.rule {
+            Rule::PerEpoch(s) => write!(f, "LearningRateScheduler::per_epoch({s:?})"),
+            Rule::PerStep(s) => write!(f, "LearningRateScheduler::per_step({s:?})"),
+            Rule::Closure(_) => f.write_str("LearningRateScheduler::new(<closure>)"),
+        }
+    }
+}
+
+fn set_learning_rate(model: &mut Sequential, lr: f32) -> Result<()> {
+    if !(lr.is_finite() && lr >= 0.0) {
+        return Err(Error::param(
+            "LearningRateScheduler",
+            "learning_rate",
+            lr,
+            "the schedule must give finite, non-negative rates",
+        ));
+    }
+    if let Some(opt) = model.optimizer_mut() {
+        opt.set_learning_rate(lr);
+    }
+    Ok(())
+}
+
+impl Callback for LearningRateScheduler {
+    fn on_train_begin(&mut self, _: &mut Sequential) -> Result<()> {
+        match &self.rule {
+            Rule::PerEpoch(s) | Rule::PerStep(s) => s.validate(),
+            Rule::Closure(_) => Ok(()),
+        }
+    }
+
+    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
+        let lr = match &mut self.rule {
+            Rule::PerEpoch(s) => s.rate(epoch as u64),
+            Rule::Closure(f) => {
+                let current = model.optimizer().map_or(f32::NAN, |o| o.learning_rate());
+                f(epoch, current)
+            }
+            Rule::PerStep(_) => return Ok(()),
+        };
+        set_learning_rate(model, lr)
+    }
+
+    fn on_train_batch_begin(&mut self, model: &mut Sequential) -> Result<()> {
+        if let Rule::PerStep(s) = &self.rule {
+            let t = model.optimizer().map_or(0, |o| o.iterations());
+            set_learning_rate(model, s.rate(t))?;
+        }
+        Ok(())
+    }
+}
