@@ -6,6 +6,7 @@ use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, AsArray, Axis, Dim
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 
+use crate::activation::Activation;
 use crate::callbacks::{Callback, Control, EpochLogs};
 use crate::error::{Error, Result};
 use crate::layers::{Layer, Mode};
@@ -877,6 +878,43 @@ impl Sequential {
             out.slice_mut(s![start..end, ..]).assign(&o);
         }
         Ok(out)
+    }
+
+    /// Class probabilities for `x`, `(rows, classes)`, in inference mode.
+    ///
+    /// A single sigmoid output `p` gives two columns `[1 - p, p]` (the probabilities of class 0
+    /// and class 1); a softmax output gives its rows as they are (each sums to 1); several sigmoid
+    /// outputs (multi-label) give each label's probability. Any other output activation is an
+    /// error: its outputs are not probabilities.
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// use ndarray::array;
+    /// let mut model = Sequential::new(2).with_seed(1);
+    /// model.add(Dense::new(1).activation(Activation::Sigmoid))?;
+    /// let p = model.predict_proba(&array![[0.5f32, -1.0]])?;
+    /// assert_eq!(p.dim(), (1, 2));
+    /// assert!((p.row(0).sum() - 1.0).abs() < 1e-6);
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    pub fn predict_proba<'a>(&mut self, x: impl AsArray<'a, f32, Ix2>) -> Result<Array2<f32>> {
+        let activation = self.layers.last().and_then(|l| l.output_activation());
+        if !matches!(activation, Some(Activation::Sigmoid | Activation::Softmax)) {
+            return Err(Error::InvalidState(format!(
+                "predict_proba: the output layer must end with a sigmoid or softmax, found {}",
+                activation.map_or("no activation", |a| a.name())
+            )));
+        }
+        let p = self.predict(x)?;
+        if p.ncols() != 1 || activation != Some(Activation::Sigmoid) {
+            return Ok(p);
+        }
+        let mut two = Array2::zeros((p.nrows(), 2));
+        for (mut row, &q) in two.outer_iter_mut().zip(p.iter()) {
+            row[0] = 1.0 - q;
+            row[1] = q;
+        }
+        Ok(two)
     }
 
     /// Predicted classes: `p > 0.5` for a single output, the arg-max otherwise.

@@ -1,11 +1,13 @@
 //! Public data sets used by the examples.
 //!
 //! - [`sonar`]: the UCI Sonar data (mines vs rocks), 208 rows of 60 features.
+//! - [`blobs`]: generated Gaussian blobs for multi-class examples.
 //!
 //! Files are looked up locally first and, with the `download` feature (on by default),
 //! fetched once into the user cache directory ([`cache_dir`]) and checked against a SHA-256
 //! digest.
 
+pub mod blobs;
 pub mod sonar;
 
 use std::path::{Path, PathBuf};
