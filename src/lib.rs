@@ -32,6 +32,7 @@
 pub mod activation;
 pub mod callbacks;
 pub mod constraints;
+pub mod curves;
 pub mod data;
 pub mod datasets;
 mod elementwise;
