@@ -321,80 +321,138 @@ impl Sequential {
     }
 }
 
-fn read_u32(bytes: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&bytes[at..at + 4]);
-    u32::from_le_bytes(b)
-}
-
 /// Reads the model in `bytes`; `source` names it in errors.
 fn decode(bytes: &[u8], source: &str) -> Result<Sequential> {
-    let bad = |problem: ModelFileError| Error::ModelFile {
+    decode_model(bytes).map_err(|problem| Error::ModelFile {
         source_name: source.to_string(),
         problem,
-    };
+    })
+}
+
+type Checked<T> = std::result::Result<T, ModelFileError>;
+
+fn decode_model(bytes: &[u8]) -> Checked<Sequential> {
+    let framed = unframe(bytes)?;
+    let tensors = tensor_list(&framed.header)?;
+    // Every length is checked against the file before anything is allocated from it.
+    let mut floats: u64 = 0;
+    for (name, shape) in &tensors {
+        floats = shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+            .and_then(|n| floats.checked_add(n))
+            .ok_or_else(|| {
+                ModelFileError::Header(format!("tensor {name} of shape {shape:?} is too large"))
+            })?;
+    }
+    let fixed = (bytes.len() - framed.data.len()) as u64;
+    let total = floats
+        .checked_mul(4)
+        .and_then(|b| b.checked_add(fixed))
+        .ok_or_else(|| ModelFileError::Header("the tensors are too large".into()))?;
+    let found = bytes.len() as u64;
+    if found < total {
+        return Err(ModelFileError::Truncated {
+            expected: total,
+            found,
+        });
+    }
+    if found > total {
+        return Err(ModelFileError::TrailingData {
+            expected: total,
+            found,
+        });
+    }
+    if let Some(mismatch) = framed.checksum {
+        return Err(mismatch);
+    }
+    let mut arrays = read_tensors(framed.data, tensors)?;
+    let state = arrays.split_off(framed.header.weights.len());
+    rebuild(framed.header, arrays, state)
+}
+
+/// A file split into its header and tensor bytes.
+struct Framed<'a> {
+    header: Header,
+    /// The bytes between the header and the checksum.
+    data: &'a [u8],
+    /// The checksum error, if the stored CRC does not match (reported once the lengths are
+    /// known to be right, so that a truncated file is reported as truncated).
+    checksum: Option<ModelFileError>,
+}
+
+/// Checks the magic, the version and the header length, and parses the header.
+fn unframe(bytes: &[u8]) -> Checked<Framed<'_>> {
     let len = bytes.len();
     let head = &bytes[..len.min(MAGIC.len())];
     if head != &MAGIC[..head.len()] {
-        return Err(bad(ModelFileError::BadMagic {
+        return Err(ModelFileError::BadMagic {
             expected: MAGIC.to_vec(),
             found: head.to_vec(),
-        }));
+        });
     }
-    if len < PREFIX + TRAILER {
-        return Err(bad(ModelFileError::Truncated {
+    let (Some(version), Some(header_len), Some(stored)) = (
+        bytes.get(8..12).and_then(|b| b.try_into().ok()),
+        bytes.get(12..PREFIX).and_then(|b| b.try_into().ok()),
+        len.checked_sub(TRAILER)
+            .filter(|&end| end >= PREFIX)
+            .and_then(|end| bytes[end..].try_into().ok()),
+    ) else {
+        return Err(ModelFileError::Truncated {
             expected: (PREFIX + TRAILER) as u64,
             found: len as u64,
-        }));
-    }
-    let version = read_u32(bytes, 8);
+        });
+    };
+    let version = u32::from_le_bytes(version);
     if version != FORMAT_VERSION {
-        return Err(bad(ModelFileError::UnsupportedVersion {
+        return Err(ModelFileError::UnsupportedVersion {
             found: version,
             supported: FORMAT_VERSION,
-        }));
+        });
     }
-    let mut h = [0u8; 8];
-    h.copy_from_slice(&bytes[12..PREFIX]);
-    let header_len = u64::from_le_bytes(h);
+    let header_len = u64::from_le_bytes(header_len);
     let room = (len - PREFIX - TRAILER) as u64;
     if header_len > room {
-        return Err(bad(ModelFileError::Truncated {
+        return Err(ModelFileError::Truncated {
             expected: header_len.saturating_add((PREFIX + TRAILER) as u64),
             found: len as u64,
-        }));
+        });
     }
     // header_len <= room < len, so it fits in usize.
     let header_end = PREFIX + header_len as usize;
-    let stored_crc = read_u32(bytes, len - TRAILER);
-    let computed_crc = crc32(&bytes[..len - TRAILER]);
-    let checksum = || ModelFileError::Checksum {
-        stored: stored_crc,
-        computed: computed_crc,
-    };
+    let (stored, computed) = (u32::from_le_bytes(stored), crc32(&bytes[..len - TRAILER]));
+    let checksum = (stored != computed).then_some(ModelFileError::Checksum { stored, computed });
     let header: Header = match serde_json::from_slice(&bytes[PREFIX..header_end]) {
         Ok(h) => h,
-        Err(_) if stored_crc != computed_crc => return Err(bad(checksum())),
-        Err(e) => return Err(bad(ModelFileError::Header(e.to_string()))),
+        // Unparseable and corrupt: the corruption is the news.
+        Err(e) => return Err(checksum.unwrap_or(ModelFileError::Header(e.to_string()))),
     };
     if header.format != FORMAT_NAME || header.version != FORMAT_VERSION {
-        return Err(bad(ModelFileError::Header(format!(
+        return Err(ModelFileError::Header(format!(
             "format {:?} version {}, expected {FORMAT_NAME:?} version {FORMAT_VERSION}",
             header.format, header.version
-        ))));
+        )));
     }
+    Ok(Framed {
+        header,
+        data: &bytes[header_end..len - TRAILER],
+        checksum,
+    })
+}
 
-    // The shapes the architecture implies, checked against the header's tensor list.
+/// The names and shapes of the tensors the file must hold: the weights the architecture
+/// implies (which the header's list must match), then the optimizer's buffers.
+fn tensor_list(header: &Header) -> Checked<Vec<(String, Vec<usize>)>> {
     if header.input_dim > MAX_WIDTH {
-        return Err(bad(ModelFileError::Header(format!(
+        return Err(ModelFileError::Header(format!(
             "input_dim {} is above the limit of {MAX_WIDTH}",
             header.input_dim
-        ))));
+        )));
     }
     let mut expected = Vec::new();
     let mut width = header.input_dim;
     for (index, config) in header.layers.iter().enumerate() {
-        let layer_error = |message: String| bad(ModelFileError::Layer { index, message });
+        let layer_error = |message: String| ModelFileError::Layer { index, message };
         let (out, shapes) = config
             .weight_shapes(width)
             .map_err(|e| layer_error(e.to_string()))?;
@@ -407,151 +465,120 @@ fn decode(bytes: &[u8], source: &str) -> Result<Sequential> {
         width = out;
     }
     if expected.len() != header.weights.len() {
-        return Err(bad(ModelFileError::Header(format!(
+        return Err(ModelFileError::Header(format!(
             "the architecture has {} weight tensors, the header lists {}",
             expected.len(),
             header.weights.len()
-        ))));
+        )));
     }
-    let mut tensors: Vec<(String, &[usize])> = Vec::new();
+    let mut tensors = Vec::new();
     for (index, (want, info)) in expected.iter().zip(&header.weights).enumerate() {
         if *want != info.shape {
-            return Err(bad(ModelFileError::Shape {
+            return Err(ModelFileError::Shape {
                 index,
                 name: info.name.clone(),
                 expected: want.clone(),
                 found: info.shape.clone(),
-            }));
+            });
         }
-        tensors.push((info.name.clone(), &info.shape));
+        tensors.push((info.name.clone(), info.shape.clone()));
     }
     if let Some(t) = &header.training {
         let params: Vec<Vec<usize>> = expected.iter().map(|s| param_shape(s)).collect();
         for group in &t.state {
+            // A buffer group is empty before the first update, else one buffer per parameter.
             if !(group.shapes.is_empty() || group.shapes == params) {
                 let slot = (0..params.len().max(group.shapes.len()))
                     .find(|&i| group.shapes.get(i) != params.get(i))
                     .unwrap_or(0);
-                return Err(bad(ModelFileError::Shape {
+                return Err(ModelFileError::Shape {
                     index: tensors.len() + slot,
                     name: format!("{}/{slot}", group.name),
                     expected: params.get(slot).cloned().unwrap_or_default(),
                     found: group.shapes.get(slot).cloned().unwrap_or_default(),
-                }));
+                });
             }
             for (slot, shape) in group.shapes.iter().enumerate() {
-                tensors.push((format!("{}/{slot}", group.name), shape));
+                tensors.push((format!("{}/{slot}", group.name), shape.clone()));
             }
         }
     }
-    let mut floats: u64 = 0;
-    for (name, shape) in &tensors {
-        let n = shape
-            .iter()
-            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
-            .and_then(|n| floats.checked_add(n));
-        floats = n.ok_or_else(|| {
-            bad(ModelFileError::Header(format!(
-                "tensor {name} of shape {shape:?} is too large"
-            )))
-        })?;
-    }
-    let total = floats
-        .checked_mul(4)
-        .and_then(|b| b.checked_add((header_end + TRAILER) as u64))
-        .ok_or_else(|| bad(ModelFileError::Header("the tensors are too large".into())))?;
-    if (len as u64) < total {
-        return Err(bad(ModelFileError::Truncated {
-            expected: total,
-            found: len as u64,
-        }));
-    }
-    if (len as u64) > total {
-        return Err(bad(ModelFileError::TrailingData {
-            expected: total,
-            found: len as u64,
-        }));
-    }
-    if stored_crc != computed_crc {
-        return Err(bad(checksum()));
-    }
+    Ok(tensors)
+}
 
-    // Every length is now checked against the file: read the tensors.
-    let mut data = bytes[header_end..len - TRAILER].chunks_exact(4);
+/// Reads the tensors from `data`, which holds exactly their values; refuses non-finite ones.
+fn read_tensors(data: &[u8], tensors: Vec<(String, Vec<usize>)>) -> Checked<Vec<ArrayD<f32>>> {
+    let mut values = data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
     let mut arrays = Vec::with_capacity(tensors.len());
     for (name, shape) in tensors {
         let numel: usize = shape.iter().product();
-        let mut values = Vec::with_capacity(numel);
-        for (position, chunk) in data.by_ref().take(numel).enumerate() {
-            let value = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            if !value.is_finite() {
-                return Err(bad(ModelFileError::NonFinite {
-                    name,
-                    position,
-                    value,
-                }));
-            }
-            values.push(value);
-        }
-        let array = ArrayD::from_shape_vec(IxDyn(shape), values)
-            .map_err(|e| bad(ModelFileError::Header(format!("tensor {name}: {e}"))))?;
-        arrays.push(array);
-    }
-    let state_arrays = arrays.split_off(header.weights.len());
-
-    // Rebuild the model with the same validation as `add`.
-    let mut model = Sequential::new(header.input_dim).with_seed(header.seed);
-    for (index, config) in header.layers.iter().enumerate() {
-        let layer = config.build().map_err(|e| {
-            bad(ModelFileError::Layer {
-                index,
-                message: e.to_string(),
-            })
-        })?;
-        model.add(layer).map_err(|e| {
-            bad(ModelFileError::Layer {
-                index,
-                message: e.to_string(),
-            })
-        })?;
-    }
-    model
-        .set_weights(&arrays)
-        .map_err(|e| bad(ModelFileError::Header(e.to_string())))?;
-
-    if let Some(t) = header.training {
-        let training = |m: String| bad(ModelFileError::Training(m));
-        let loss = losses::from_name(&t.loss)
-            .ok_or_else(|| training(format!("unknown loss {:?}", t.loss)))?;
-        let optimizer = t.optimizer.build().map_err(|e| training(e.to_string()))?;
-        model
-            .compile_boxed(loss, optimizer)
-            .map_err(|e| training(e.to_string()))?;
-        let mut rest = state_arrays.into_iter();
-        let mut buffers = Vec::with_capacity(t.state.len());
-        for group in t.state {
-            let mut slots = Vec::with_capacity(group.shapes.len());
-            for _ in 0..group.shapes.len() {
-                let a = rest
-                    .next()
-                    .ok_or_else(|| training("missing state tensor".into()))?;
-                let a: Array2<f32> = a
-                    .into_dimensionality()
-                    .map_err(|e| training(format!("state buffer {}: {e}", group.name)))?;
-                slots.push(a);
-            }
-            buffers.push(StateBuffers {
-                name: group.name,
-                slots,
+        let v: Vec<f32> = values.by_ref().take(numel).collect();
+        if let Some((position, &value)) = v.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(ModelFileError::NonFinite {
+                name,
+                position,
+                value,
             });
         }
-        let state = OptimizerState {
-            iterations: t.iterations,
-            buffers,
+        let array = ArrayD::from_shape_vec(IxDyn(&shape), v)
+            .map_err(|e| ModelFileError::Header(format!("tensor {name}: {e}")))?;
+        arrays.push(array);
+    }
+    Ok(arrays)
+}
+
+/// Builds the model with the same validation as `add`, sets its weights, and compiles it with
+/// the saved loss, optimizer and optimizer state.
+fn rebuild(
+    header: Header,
+    weights: Vec<ArrayD<f32>>,
+    state: Vec<ArrayD<f32>>,
+) -> Checked<Sequential> {
+    let mut model = Sequential::new(header.input_dim).with_seed(header.seed);
+    for (index, config) in header.layers.iter().enumerate() {
+        let layer_error = |e: Error| ModelFileError::Layer {
+            index,
+            message: e.to_string(),
         };
-        if let Some(opt) = model.optimizer_mut() {
-            opt.set_state(state).map_err(|e| training(e.to_string()))?;
-        }
+        model
+            .add(config.build().map_err(layer_error)?)
+            .map_err(layer_error)?;
+    }
+    model
+        .set_weights(&weights)
+        .map_err(|e| ModelFileError::Header(e.to_string()))?;
+    let Some(t) = header.training else {
+        return Ok(model);
+    };
+    let training = ModelFileError::Training;
+    let loss =
+        losses::from_name(&t.loss).ok_or_else(|| training(format!("unknown loss {:?}", t.loss)))?;
+    let optimizer = t.optimizer.build().map_err(|e| training(e.to_string()))?;
+    model
+        .compile_boxed(loss, optimizer)
+        .map_err(|e| training(e.to_string()))?;
+    let mut rest = state.into_iter();
+    let mut buffers = Vec::with_capacity(t.state.len());
+    for group in t.state {
+        let slots = rest
+            .by_ref()
+            .take(group.shapes.len())
+            .map(|a| a.into_dimensionality())
+            .collect::<std::result::Result<Vec<Array2<f32>>, _>>()
+            .map_err(|e| training(format!("state buffer {}: {e}", group.name)))?;
+        buffers.push(StateBuffers {
+            name: group.name,
+            slots,
+        });
+    }
+    let state = OptimizerState {
+        iterations: t.iterations,
+        buffers,
+    };
+    if let Some(opt) = model.optimizer_mut() {
+        opt.set_state(state).map_err(|e| training(e.to_string()))?;
     }
     Ok(model)
 }

@@ -79,7 +79,8 @@ pub struct FitOptions<'a> {
     pub class_weight: Option<&'a [f32]>,
     /// Weight of each row in the loss (`Σ w_i l_i / rows` per batch, Keras's
     /// `SUM_OVER_BATCH_SIZE`); one finite, non-negative value per row of `x`. The rows held
-    /// out by `validation_split` keep their weights for `val_loss`.
+    /// out by `validation_split` keep their weights for `val_loss`. Accuracies stay unweighted
+    /// (Keras's `metrics`, not `weighted_metrics`).
     pub sample_weight: Option<ArrayView1<'a, f32>>,
     /// Print one line per epoch to stdout.
     pub verbose: bool,
@@ -783,10 +784,7 @@ impl Sequential {
                 loss: (loss_sum / n as f64) as f32,
                 accuracy: correct as f32 / total as f32,
                 val: validation.map(|(vx, vy, vw)| self.evaluate_unchecked(vx, vy, vw)),
-                learning_rate: self
-                    .compiled
-                    .as_ref()
-                    .map_or(f32::NAN, |c| c.optimizer.learning_rate()),
+                learning_rate: self.optimizer().map_or(f32::NAN, |o| o.learning_rate()),
             };
             history.push(&logs);
             if options.verbose {
@@ -1017,19 +1015,24 @@ fn check_sample_weight(w: ArrayView1<'_, f32>, rows: usize) -> Result<ArrayView1
             found: vec![w.len()],
         });
     }
-    if let Some((i, &v)) = w
-        .iter()
+    check_weights("sample_weight", w.iter())?;
+    Ok(w)
+}
+
+/// `InvalidParameter` naming the first weight that is negative or not finite.
+fn check_weights<'a>(name: &str, weights: impl Iterator<Item = &'a f32>) -> Result<()> {
+    match weights
         .enumerate()
         .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
     {
-        return Err(Error::param(
+        Some((i, &v)) => Err(Error::param(
             "fit",
-            format!("sample_weight[{i}]"),
+            format!("{name}[{i}]"),
             v,
             "must be finite and >= 0",
-        ));
+        )),
+        None => Ok(()),
     }
-    Ok(w)
 }
 
 /// The training rows' weights: `sample_weight · class_weight[class]`, or `None` when neither is
@@ -1043,18 +1046,7 @@ fn training_weights(
     let Some(cw) = class_weight else {
         return Ok(sample_weight.map(|w| w.to_owned()));
     };
-    if let Some((i, &v)) = cw
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
-    {
-        return Err(Error::param(
-            "fit",
-            format!("class_weight[{i}]"),
-            v,
-            "must be finite and >= 0",
-        ));
-    }
+    check_weights("class_weight", cw.iter())?;
     let mut w = sample_weight.map_or_else(|| Array1::ones(y.nrows()), |w| w.to_owned());
     for (row, (target, w)) in y.outer_iter().zip(w.iter_mut()).enumerate() {
         let class = if target.len() == 1 {
