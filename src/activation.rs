@@ -5,7 +5,7 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
-use crate::elementwise::zip2;
+use crate::elementwise::{map_inplace, zip_slices, zip2};
 use crate::error::{Error, Result};
 
 /// An activation function `y = f(z)`, applied after a layer's affine map or as its own layer.
@@ -117,50 +117,20 @@ impl Activation {
                     row.mapv_inplace(|v| v * inv);
                 }
             }
-            _ => {
-                let f = self.scalar_fn();
-                match bias {
-                    Some(b) => {
-                        for mut row in z.axis_iter_mut(Axis(0)) {
-                            match (row.as_slice_mut(), b.as_slice()) {
-                                (Some(r), Some(b)) => {
-                                    r.iter_mut().zip(b).for_each(|(v, &b)| *v = f(*v + b))
-                                }
-                                _ => Zip::from(&mut row).and(&b).for_each(|v, &b| *v = f(*v + b)),
-                            }
-                        }
-                    }
-                    None => match z.as_slice_mut() {
-                        Some(s) => s.iter_mut().for_each(|v| *v = f(*v)),
-                        None => z.mapv_inplace(f),
-                    },
-                }
-            }
-        }
-    }
-
-    /// The element-wise function (not meaningful for `Softmax`, which is row-wise).
-    fn scalar_fn(&self) -> impl Fn(f32) -> f32 + use<> {
-        let kind = *self;
-        move |z: f32| match kind {
-            Activation::Linear | Activation::Softmax => z,
-            Activation::Relu => z.max(0.0),
+            Activation::Linear => affine(z, bias, |v| v),
+            Activation::Relu => affine(z, bias, |v| v.max(0.0)),
             Activation::LeakyRelu { alpha } => {
-                if z > 0.0 {
-                    z
-                } else {
-                    alpha * z
-                }
+                affine(z, bias, move |v| if v > 0.0 { v } else { alpha * v })
             }
-            Activation::Sigmoid => sigmoid(z),
-            Activation::Tanh => z.tanh(),
-            Activation::Selu => {
-                if z > 0.0 {
-                    SELU_SCALE * z
+            Activation::Sigmoid => affine(z, bias, sigmoid),
+            Activation::Tanh => affine(z, bias, f32::tanh),
+            Activation::Selu => affine(z, bias, |v| {
+                if v > 0.0 {
+                    SELU_SCALE * v
                 } else {
-                    SELU_SCALE * SELU_ALPHA * (z.exp() - 1.0)
+                    SELU_SCALE * SELU_ALPHA * (v.exp() - 1.0)
                 }
-            }
+            }),
         }
     }
 
@@ -190,6 +160,21 @@ impl Activation {
                         .for_each(|g, &y| *g = y * (*g - dot));
                 }
             }
+        }
+    }
+}
+
+/// `z ← f(z + bias)` row by row (or `z ← f(z)` without a bias), one pass over contiguous rows.
+#[inline]
+fn affine(mut z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, f: impl Fn(f32) -> f32) {
+    let Some(b) = bias else {
+        map_inplace(z, |v| *v = f(*v));
+        return;
+    };
+    for mut row in z.axis_iter_mut(Axis(0)) {
+        match (row.as_slice_mut(), b.as_slice()) {
+            (Some(r), Some(bs)) => zip_slices(r, bs, |v, b| *v = f(*v + b)),
+            _ => Zip::from(&mut row).and(&b).for_each(|v, &b| *v = f(*v + b)),
         }
     }
 }

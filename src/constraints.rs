@@ -6,6 +6,7 @@
 
 use ndarray::{ArrayViewMut2, Axis};
 
+use crate::elementwise::zip_slices;
 use crate::error::{Error, Result};
 
 /// The small constant Keras adds to norms before dividing (`keras.backend.epsilon()`).
@@ -145,17 +146,13 @@ fn scale_by_norm(mut w: ArrayViewMut2<f32>, axis: usize, factor: impl Fn(f32) ->
         let sums = &mut sums[..width];
         sums.fill(0.0);
         for row in data.chunks_exact(cols) {
-            for (s, v) in sums.iter_mut().zip(&row[j0..j0 + width]) {
-                *s += v * v;
-            }
+            zip_slices(sums, &row[j0..j0 + width], |s, v| *s += v * v);
         }
         for s in sums.iter_mut() {
             *s = factor(s.sqrt());
         }
         for row in data.chunks_exact_mut(cols) {
-            for (v, f) in row[j0..j0 + width].iter_mut().zip(sums.iter()) {
-                *v *= f;
-            }
+            zip_slices(&mut row[j0..j0 + width], sums, |v, f| *v *= f);
         }
         j0 += width;
     }

@@ -1,15 +1,107 @@
 //! Element-wise loops over 2-D arrays that run over plain slices when the arrays are contiguous
 //! (the common case: the model's buffers and weights), and fall back to `Zip` otherwise.
 //! Slices let the compiler vectorize without ndarray's per-call layout dispatch, which matters
-//! for the small arrays of a sonar-sized network.
+//! for the small arrays of a sonar-sized network. The slice loops are compiled three times
+//! (AVX-512, AVX2+FMA, baseline) and the widest one the CPU supports runs.
 
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+
+/// Defines `$name`, a generic slice loop compiled for AVX-512, AVX2+FMA and the baseline
+/// target, dispatching at run time.
+macro_rules! multiversion {
+    ($(#[$doc:meta])* fn $name:ident<$F:ident: $bound:path>($($arg:ident: $ty:ty),*) $body:block) => {
+        $(#[$doc])*
+        #[inline]
+        fn $name<$F: $bound>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn avx512<$F: $bound>($($arg: $ty),*) $body
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2<$F: $bound>($($arg: $ty),*) $body
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports the features the function was compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: as above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body
+        }
+    };
+}
+
+multiversion! {
+    /// `f(a[i], b[i])` over slices of equal length.
+    fn slices2<F: Fn(&mut f32, f32)>(a: &mut [f32], b: &[f32], f: F) {
+        a.iter_mut().zip(b).for_each(|(x, &y)| f(x, y));
+    }
+}
+
+multiversion! {
+    /// `f(a[i], b[i], c[i])` over slices of equal length.
+    fn slices3<F: Fn(&mut f32, f32, f32)>(a: &mut [f32], b: &[f32], c: &[f32], f: F) {
+        a.iter_mut()
+            .zip(b.iter().zip(c))
+            .for_each(|(x, (&y, &z))| f(x, y, z));
+    }
+}
+
+multiversion! {
+    /// `f(a[i], b[i], s[i])` with a mutable state slice.
+    fn slices_state<F: Fn(&mut f32, f32, &mut f32)>(a: &mut [f32], b: &[f32], s: &mut [f32], f: F) {
+        a.iter_mut()
+            .zip(b.iter().zip(s))
+            .for_each(|(x, (&y, z))| f(x, y, z));
+    }
+}
+
+multiversion! {
+    /// `f(a[i], b[i], s[i], t[i])` with two mutable state slices.
+    fn slices_state2<F: Fn(&mut f32, f32, &mut f32, &mut f32)>(
+        a: &mut [f32],
+        b: &[f32],
+        s: &mut [f32],
+        t: &mut [f32],
+        f: F
+    ) {
+        a.iter_mut()
+            .zip(b.iter().zip(s.iter_mut().zip(t)))
+            .for_each(|(x, (&y, (z, w)))| f(x, y, z, w));
+    }
+}
+
+multiversion! {
+    /// `f(a[i])` over a slice.
+    fn slices1<F: Fn(&mut f32)>(a: &mut [f32], f: F) {
+        a.iter_mut().for_each(f);
+    }
+}
+
+/// `f(a)` for each element.
+#[inline]
+pub(crate) fn map_inplace(mut a: ArrayViewMut2<f32>, f: impl Fn(&mut f32)) {
+    match a.as_slice_mut() {
+        Some(s) => slices1(s, f),
+        None => a.map_inplace(f),
+    }
+}
+
+/// `f(a, b)` for each pair of equal-length slices.
+#[inline]
+pub(crate) fn zip_slices(a: &mut [f32], b: &[f32], f: impl Fn(&mut f32, f32)) {
+    slices2(a, b, f)
+}
 
 /// `f(a, b)` for each pair of elements.
 #[inline]
 pub(crate) fn zip2(mut a: ArrayViewMut2<f32>, b: ArrayView2<f32>, f: impl Fn(&mut f32, f32)) {
     if let (Some(sa), Some(sb)) = (a.as_slice_mut(), b.as_slice()) {
-        sa.iter_mut().zip(sb).for_each(|(x, &y)| f(x, y));
+        slices2(sa, sb, f);
     } else {
         Zip::from(a).and(b).for_each(|x, &y| f(x, y));
     }
@@ -24,9 +116,7 @@ pub(crate) fn zip3(
     f: impl Fn(&mut f32, f32, f32),
 ) {
     if let (Some(sa), Some(sb), Some(sc)) = (a.as_slice_mut(), b.as_slice(), c.as_slice()) {
-        sa.iter_mut()
-            .zip(sb.iter().zip(sc))
-            .for_each(|(x, (&y, &z))| f(x, y, z));
+        slices3(sa, sb, sc, f);
     } else {
         Zip::from(a).and(b).and(c).for_each(|x, &y, &z| f(x, y, z));
     }
@@ -41,9 +131,7 @@ pub(crate) fn zip_state(
     f: impl Fn(&mut f32, f32, &mut f32),
 ) {
     if let (Some(sa), Some(sb), Some(ss)) = (a.as_slice_mut(), b.as_slice(), s.as_slice_mut()) {
-        sa.iter_mut()
-            .zip(sb.iter().zip(ss))
-            .for_each(|(x, (&y, z))| f(x, y, z));
+        slices_state(sa, sb, ss, f);
     } else {
         Zip::from(a).and(b).and(s).for_each(|x, &y, z| f(x, y, z));
     }
@@ -64,9 +152,7 @@ pub(crate) fn zip_state2(
         s.as_slice_mut(),
         t.as_slice_mut(),
     ) {
-        sa.iter_mut()
-            .zip(sb.iter().zip(ss.iter_mut().zip(st)))
-            .for_each(|(x, (&y, (z, w)))| f(x, y, z, w));
+        slices_state2(sa, sb, ss, st, f);
     } else {
         Zip::from(a)
             .and(b)

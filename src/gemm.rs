@@ -229,7 +229,7 @@ mod x86 {
     /// `C[MR × nr] = α · A[MR × kc] · B + β · C` for one register tile.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel<S: Simd, const MR: usize>(
+    unsafe fn kernel<S: Simd, const MR: usize, const NV: usize>(
         kc: usize,
         a: *const f32,
         a_rs: usize,
@@ -240,17 +240,26 @@ mod x86 {
         c: *mut f32,
         c_rs: usize,
     ) {
+        // NV vectors of B per row of the tile: 2 for a full panel, 1 for a panel of at most
+        // LANES columns (a narrow layer), which halves the work on columns that do not exist.
         let l = S::LANES;
         unsafe {
             let mut acc0 = [S::zero(); MR];
             let mut acc1 = [S::zero(); MR];
-            let full = b.padded || b.nr == 2 * l;
+            let full = b.padded || b.nr == NV * l;
             let n0 = b.nr.min(l);
             let n1 = b.nr.saturating_sub(l);
             let mut bp = b.ptr;
             let mut ap = a;
             for _ in 0..kc {
-                let (b0, b1) = if full {
+                let (b0, b1) = if NV == 1 {
+                    let b0 = if full {
+                        S::load(bp)
+                    } else {
+                        S::load_partial(bp, n0)
+                    };
+                    (b0, S::zero())
+                } else if full {
                     (S::load(bp), S::load(bp.add(l)))
                 } else if n1 > 0 {
                     (S::load(bp), S::load_partial(bp.add(l), n1))
@@ -260,7 +269,9 @@ mod x86 {
                 for r in 0..MR {
                     let av = S::splat(*ap.add(r * a_rs));
                     acc0[r] = S::fma(av, b0, acc0[r]);
-                    acc1[r] = S::fma(av, b1, acc1[r]);
+                    if NV == 2 {
+                        acc1[r] = S::fma(av, b1, acc1[r]);
+                    }
                 }
                 bp = bp.add(b.ldb);
                 ap = ap.add(a_cs);
@@ -285,6 +296,11 @@ mod x86 {
                     }
                     S::store(cp, v0);
                     S::store_partial(cp.add(l), v1, n1);
+                } else if b.nr == l {
+                    if beta != 0.0 {
+                        v0 = S::fma(S::load(cp), vb, v0);
+                    }
+                    S::store(cp, v0);
                 } else {
                     if beta != 0.0 {
                         v0 = S::fma(S::load_partial(cp, n0), vb, v0);
@@ -305,11 +321,28 @@ mod x86 {
         beta: f32,
         c: *mut f32,
     ) {
+        if b.nr <= S::LANES {
+            unsafe { rows_nv::<S, MR, 1>(g, kc, a, b, beta, c) }
+        } else {
+            unsafe { rows_nv::<S, MR, 2>(g, kc, a, b, beta, c) }
+        }
+    }
+
+    /// [`rows`] with `NV` vectors per tile row.
+    #[inline(always)]
+    unsafe fn rows_nv<S: Simd, const MR: usize, const NV: usize>(
+        g: &Args,
+        kc: usize,
+        a: *const f32,
+        b: Panel,
+        beta: f32,
+        c: *mut f32,
+    ) {
         let mut i = 0;
         unsafe {
             while i + MR <= g.m {
                 let (ap, cp) = (a.add(i * g.a_rs), c.add(i * g.c_rs));
-                kernel::<S, MR>(kc, ap, g.a_rs, g.a_cs, b, g.alpha, beta, cp, g.c_rs);
+                kernel::<S, MR, NV>(kc, ap, g.a_rs, g.a_cs, b, g.alpha, beta, cp, g.c_rs);
                 i += MR;
             }
             let rest = g.m - i;
@@ -317,7 +350,7 @@ mod x86 {
             macro_rules! tail {
                 ($($r:literal)*) => {
                     match rest {
-                        $($r => kernel::<S, $r>(kc, ap, g.a_rs, g.a_cs, b, g.alpha, beta, cp, g.c_rs),)*
+                        $($r => kernel::<S, $r, NV>(kc, ap, g.a_rs, g.a_cs, b, g.alpha, beta, cp, g.c_rs),)*
                         _ => {}
                     }
                 };
@@ -346,6 +379,21 @@ mod x86 {
                     let j0 = p * nr_full;
                     let nr = nr_full.min(g.n - j0);
                     let dst = &mut pack[p * kc * nr_full..(p + 1) * kc * nr_full];
+                    if g.b_rs == 1 && g.b_cs != 1 {
+                        // B is a transposed row-major matrix (a layer's Wᵀ): read each of its
+                        // columns, a contiguous row of W, and scatter it down the panel.
+                        if nr < nr_full {
+                            dst.fill(0.0);
+                        }
+                        for jj in 0..nr {
+                            // SAFETY: rows p0..p0 + kc and column j0 + jj lie inside B.
+                            let src = unsafe { g.b.add(p0 + (j0 + jj) * g.b_cs) };
+                            for kk in 0..kc {
+                                dst[kk * nr_full + jj] = unsafe { *src.add(kk) };
+                            }
+                        }
+                        continue;
+                    }
                     for (kk, row) in dst.chunks_exact_mut(nr_full).enumerate() {
                         // SAFETY: row p0 + kk < k and columns j0 + jj < n lie inside B.
                         let src = unsafe { g.b.add((p0 + kk) * g.b_rs + j0 * g.b_cs) };
@@ -427,6 +475,9 @@ mod tests {
             (25, 70, 65),
             (12, 1, 100),
             (40, 260, 70),
+            (5, 9, 16),
+            (13, 20, 48),
+            (14, 33, 8),
         ] {
             for transpose_b in [false, true] {
                 let a = filled(m, k, 1);

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use ndarray::{Array1, Array2, ArrayD, ArrayView1, ArrayView2, AsArray, Axis, Dimension, Ix2, s};
+use ndarray::{
+    Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewMut2, AsArray, Axis, Dimension, Ix2, s,
+};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 
@@ -197,6 +199,27 @@ impl Workspace {
     }
 }
 
+/// The first `rows` rows of a buffer (a plain view when that is all of it: slicing costs more
+/// than the small matrix products of a sonar-sized network can spare).
+#[inline]
+fn head(a: &Array2<f32>, rows: usize) -> ArrayView2<'_, f32> {
+    if rows == a.nrows() {
+        a.view()
+    } else {
+        a.slice(s![..rows, ..])
+    }
+}
+
+/// Mutable [`head`].
+#[inline]
+fn head_mut(a: &mut Array2<f32>, rows: usize) -> ArrayViewMut2<'_, f32> {
+    if rows == a.nrows() {
+        a.view_mut()
+    } else {
+        a.slice_mut(s![..rows, ..])
+    }
+}
+
 /// Where a training step finds its batch.
 enum Batch<'a> {
     /// Arrays handed in by the caller.
@@ -218,9 +241,9 @@ fn forward(
         let input = if i == 0 {
             x
         } else {
-            before[i - 1].slice(s![..rows, ..])
+            head(&before[i - 1], rows)
         };
-        layers[i].forward(input, rest[0].slice_mut(s![..rows, ..]), mode);
+        layers[i].forward(input, head_mut(&mut rest[0], rows), mode);
     }
 }
 
@@ -236,7 +259,7 @@ fn forward_view<'w>(
     ws.ensure(rows, layers, in_dim, out_dim);
     forward(layers, &mut ws.acts, x, mode);
     let last = ws.acts.len() - 1;
-    ws.acts[last].slice(s![..rows, ..])
+    head(&ws.acts[last], rows)
 }
 
 /// Back-propagates `grads.last()[..rows]` through the layers.
@@ -248,16 +271,12 @@ fn backward(
 ) {
     let rows = x.nrows();
     for i in (0..layers.len()).rev() {
-        let input = if i == 0 {
-            x
-        } else {
-            acts[i - 1].slice(s![..rows, ..])
-        };
-        let output = acts[i].slice(s![..rows, ..]);
+        let input = if i == 0 { x } else { head(&acts[i - 1], rows) };
+        let output = head(&acts[i], rows);
         let (before, rest) = grads.split_at_mut(i);
-        let grad_input = before.last_mut().map(|g| g.slice_mut(s![..rows, ..]));
+        let grad_input = before.last_mut().map(|g| head_mut(g, rows));
         layers[i].zero_grad();
-        layers[i].backward(input, output, rest[0].slice_mut(s![..rows, ..]), grad_input);
+        layers[i].backward(input, output, head_mut(&mut rest[0], rows), grad_input);
     }
 }
 
@@ -628,17 +647,17 @@ impl Sequential {
         let (x, y, w) = match batch {
             Batch::Given(x, y) => (x, y, None),
             Batch::Workspace { weighted, .. } => (
-                wx.slice(s![..rows, ..]),
-                wy.slice(s![..rows, ..]),
+                head(wx, rows),
+                head(wy, rows),
                 weighted.then(|| ww.slice(s![..rows])),
             ),
         };
         forward(layers, acts, x, Mode::Train);
         let last = acts.len() - 1;
-        let out = acts[last].slice(s![..rows, ..]);
+        let out = head(&acts[last], rows);
         let loss = c
             .loss
-            .gradient(out, y, w, c.fused, grads[last].slice_mut(s![..rows, ..]))
+            .gradient(out, y, w, c.fused, head_mut(&mut grads[last], rows))
             + regularization_loss(layers);
         let (correct, _) = metric.count(out, y);
         backward(layers, acts, grads, x);
@@ -1069,7 +1088,18 @@ fn training_weights(
 }
 
 fn check_finite(what: &str, a: ArrayView2<f32>) -> Result<()> {
-    if a.iter().all(|v| v.is_finite()) {
+    // A value is NaN or infinite exactly when its exponent bits are all ones; an OR over the
+    // slice vectorizes where a short-circuiting `all` does not.
+    const EXP: u32 = 0x7f80_0000;
+    let all_finite = match a.as_slice() {
+        Some(s) => {
+            s.iter()
+                .fold(0u32, |acc, &v| acc | u32::from(v.to_bits() & EXP == EXP))
+                == 0
+        }
+        None => a.iter().all(|v| v.is_finite()),
+    };
+    if all_finite {
         return Ok(());
     }
     let ((row, column), &value) = a

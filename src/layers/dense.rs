@@ -4,6 +4,7 @@ use rand::rngs::SmallRng;
 use super::{Layer, LayerConfig, Mode, Param};
 use crate::activation::Activation;
 use crate::constraints::Constraint;
+use crate::elementwise::zip2;
 use crate::error::{Error, Result, check_weight_count};
 use crate::gemm::gemm;
 use crate::init::Initializer;
@@ -196,8 +197,12 @@ impl Layer for Dense {
             r.add_gradient(self.kernel.view(), self.kernel_grad.view_mut());
         }
         if self.use_bias {
+            let bias_grad = self.bias_grad.view_mut().insert_axis(Axis(0));
+            let mut bias_grad = bias_grad;
             for row in grad_output.axis_iter(Axis(0)) {
-                self.bias_grad += &row;
+                zip2(bias_grad.view_mut(), row.insert_axis(Axis(0)), |b, g| {
+                    *b += g
+                });
             }
         }
         if let Some(mut gi) = grad_input {
@@ -213,8 +218,15 @@ impl Layer for Dense {
     }
 
     fn zero_grad(&mut self) {
-        self.kernel_grad.fill(0.0);
-        self.bias_grad.fill(0.0);
+        for g in [
+            self.kernel_grad.as_slice_mut(),
+            self.bias_grad.as_slice_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            g.fill(0.0);
+        }
     }
 
     fn visit_params(&mut self, f: &mut dyn FnMut(Param<'_>)) {
