@@ -1,6 +1,6 @@
 //! Loss functions, with Keras 2's clipping and numerically stable fused gradients.
 
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Zip};
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
@@ -59,6 +59,41 @@ fn weight(weights: Option<ArrayView1<f32>>, row: usize) -> f32 {
     weights.map_or(1.0, |w| w[row])
 }
 
+/// `Σ_i w_i · row_loss(p_i, y_i) / rows`, accumulated in f64.
+fn weighted_mean(
+    pred: ArrayView2<f32>,
+    target: ArrayView2<f32>,
+    weights: Option<ArrayView1<f32>>,
+    row_loss: impl Fn(ArrayView1<f32>, ArrayView1<f32>) -> f64,
+) -> f32 {
+    let total: f64 = pred
+        .outer_iter()
+        .zip(target.outer_iter())
+        .enumerate()
+        .map(|(i, (p, y))| weight(weights, i) as f64 * row_loss(p, y))
+        .sum();
+    (total / pred.nrows().max(1) as f64) as f32
+}
+
+/// `grad[i, j] = d(p[i, j], y[i, j]) · w_i / n`: an element-wise gradient, row-weighted.
+fn elementwise_gradient(
+    pred: ArrayView2<f32>,
+    target: ArrayView2<f32>,
+    weights: Option<ArrayView1<f32>>,
+    n: usize,
+    mut grad: ArrayViewMut2<f32>,
+    d: impl Fn(f32, f32) -> f32,
+) {
+    let n = n.max(1) as f32;
+    for (i, mut g_row) in grad.outer_iter_mut().enumerate() {
+        let scale = weight(weights, i) / n;
+        Zip::from(&mut g_row)
+            .and(pred.row(i))
+            .and(target.row(i))
+            .for_each(|g, &p, &y| *g = d(p, y) * scale);
+    }
+}
+
 fn check_range(loss: &str, target: ArrayView2<f32>, lo: f32, hi: f32) -> Result<()> {
     for ((row, column), &value) in target.indexed_iter() {
         if !(value >= lo && value <= hi) {
@@ -113,17 +148,18 @@ impl Loss for BinaryCrossentropy {
         weights: Option<ArrayView1<f32>>,
     ) -> f32 {
         let cols = pred.ncols().max(1) as f64;
-        let mut total = 0.0f64;
-        for (i, (p_row, y_row)) in pred.outer_iter().zip(target.outer_iter()).enumerate() {
-            let mut s = 0.0f64;
-            for (&p, &y) in p_row.iter().zip(y_row.iter()) {
-                let p = p.clamp(EPSILON, 1.0 - EPSILON) as f64;
-                let y = y as f64;
-                s -= y * p.ln() + (1.0 - y) * (1.0 - p).ln();
-            }
-            total += weight(weights, i) as f64 * s / cols;
-        }
-        (total / pred.nrows().max(1) as f64) as f32
+        weighted_mean(pred, target, weights, |p_row, y_row| {
+            let s: f64 = p_row
+                .iter()
+                .zip(y_row.iter())
+                .map(|(&p, &y)| {
+                    let p = p.clamp(EPSILON, 1.0 - EPSILON) as f64;
+                    let y = y as f64;
+                    -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+                })
+                .sum();
+            s / cols
+        })
     }
 
     fn gradient(
@@ -132,25 +168,18 @@ impl Loss for BinaryCrossentropy {
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
         fused: bool,
-        mut grad: ArrayViewMut2<f32>,
+        grad: ArrayViewMut2<f32>,
     ) -> f32 {
-        let n = (pred.nrows() * pred.ncols()).max(1) as f32;
-        for (i, mut g_row) in grad.outer_iter_mut().enumerate() {
-            let scale = weight(weights, i) / n;
-            Zip::from(&mut g_row)
-                .and(pred.row(i))
-                .and(target.row(i))
-                .for_each(|g, &p, &y| {
-                    let clipped = !(EPSILON..=1.0 - EPSILON).contains(&p);
-                    *g = if clipped {
-                        0.0
-                    } else if fused {
-                        (p - y) * scale
-                    } else {
-                        (p - y) / (p * (1.0 - p)) * scale
-                    };
-                });
-        }
+        let n = pred.nrows() * pred.ncols();
+        elementwise_gradient(pred, target, weights, n, grad, |p, y| {
+            if !(EPSILON..=1.0 - EPSILON).contains(&p) {
+                0.0
+            } else if fused {
+                p - y
+            } else {
+                (p - y) / (p * (1.0 - p))
+            }
+        });
         self.loss(pred, target, weights)
     }
 
@@ -202,17 +231,14 @@ impl Loss for CategoricalCrossentropy {
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
     ) -> f32 {
-        let mut total = 0.0f64;
-        for (i, (p_row, y_row)) in pred.outer_iter().zip(target.outer_iter()).enumerate() {
+        weighted_mean(pred, target, weights, |p_row, y_row| {
             let sum = p_row.sum();
-            let mut s = 0.0f64;
-            for (&p, &y) in p_row.iter().zip(y_row.iter()) {
-                let q = (p / sum).clamp(EPSILON, 1.0 - EPSILON) as f64;
-                s -= y as f64 * q.ln();
-            }
-            total += weight(weights, i) as f64 * s;
-        }
-        (total / pred.nrows().max(1) as f64) as f32
+            p_row
+                .iter()
+                .zip(y_row.iter())
+                .map(|(&p, &y)| -(y as f64) * ((p / sum).clamp(EPSILON, 1.0 - EPSILON) as f64).ln())
+                .sum()
+        })
     }
 
     fn gradient(
@@ -223,17 +249,14 @@ impl Loss for CategoricalCrossentropy {
         fused: bool,
         mut grad: ArrayViewMut2<f32>,
     ) -> f32 {
+        if fused {
+            elementwise_gradient(pred, target, weights, pred.nrows(), grad, |p, y| p - y);
+            return self.loss(pred, target, weights);
+        }
         let n = pred.nrows().max(1) as f32;
         for (i, mut g_row) in grad.outer_iter_mut().enumerate() {
             let scale = weight(weights, i) / n;
             let (p_row, y_row) = (pred.row(i), target.row(i));
-            if fused {
-                Zip::from(&mut g_row)
-                    .and(p_row)
-                    .and(y_row)
-                    .for_each(|g, &p, &y| *g = (p - y) * scale);
-                continue;
-            }
             // q = p / S, l = -Σ y ln clip(q): dl/dq_j = -y_j / q_j inside the clip range,
             // dl/dp_i = (dl/dq_i - Σ_j dl/dq_j q_j) / S.
             let sum = p_row.sum();
@@ -280,16 +303,14 @@ impl Loss for MeanSquaredError {
         weights: Option<ArrayView1<f32>>,
     ) -> f32 {
         let cols = pred.ncols().max(1) as f64;
-        let mut total = 0.0f64;
-        for (i, (p_row, y_row)) in pred.outer_iter().zip(target.outer_iter()).enumerate() {
+        weighted_mean(pred, target, weights, |p_row, y_row| {
             let s: f64 = p_row
                 .iter()
                 .zip(y_row.iter())
                 .map(|(&p, &y)| ((p - y) as f64).powi(2))
                 .sum();
-            total += weight(weights, i) as f64 * s / cols;
-        }
-        (total / pred.nrows().max(1) as f64) as f32
+            s / cols
+        })
     }
 
     fn gradient(
@@ -298,16 +319,10 @@ impl Loss for MeanSquaredError {
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
         _fused: bool,
-        mut grad: ArrayViewMut2<f32>,
+        grad: ArrayViewMut2<f32>,
     ) -> f32 {
-        let n = (pred.nrows() * pred.ncols()).max(1) as f32;
-        for (i, mut g_row) in grad.axis_iter_mut(Axis(0)).enumerate() {
-            let scale = 2.0 * weight(weights, i) / n;
-            Zip::from(&mut g_row)
-                .and(pred.row(i))
-                .and(target.row(i))
-                .for_each(|g, &p, &y| *g = (p - y) * scale);
-        }
+        let n = pred.nrows() * pred.ncols();
+        elementwise_gradient(pred, target, weights, n, grad, |p, y| 2.0 * (p - y));
         self.loss(pred, target, weights)
     }
 

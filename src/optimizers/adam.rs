@@ -78,6 +78,8 @@ impl Adam {
 }
 
 impl Optimizer for Adam {
+    common_optimizer_methods!();
+
     fn name(&self) -> &'static str {
         "Adam"
     }
@@ -88,18 +90,6 @@ impl Optimizer for Adam {
         check_unit_interval("Adam", "beta_2", self.beta_2)?;
         check_positive("Adam", "epsilon", self.epsilon)?;
         check_non_negative("Adam", "decay", self.decay)
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.learning_rate = lr;
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
     }
 
     fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
@@ -116,18 +106,10 @@ impl Optimizer for Adam {
         });
     }
 
-    fn finish_step(&mut self) {
-        self.iterations += 1;
-    }
-
     fn reset(&mut self) {
         self.iterations = 0;
         self.m.clear();
         self.v.clear();
-    }
-
-    fn clone_box(&self) -> Box<dyn Optimizer> {
-        Box::new(self.clone())
     }
 
     fn config(&self) -> Option<OptimizerConfig> {

@@ -1,5 +1,31 @@
 //! Optimizers: the [`Optimizer`] trait with Keras 2's [`Sgd`], [`Adam`] and [`RmsProp`].
 
+/// The `Optimizer` methods every optimizer here implements the same way: a `learning_rate`
+/// field, an `iterations` counter, and `Clone`.
+macro_rules! common_optimizer_methods {
+    () => {
+        fn learning_rate(&self) -> f32 {
+            self.learning_rate
+        }
+
+        fn set_learning_rate(&mut self, lr: f32) {
+            self.learning_rate = lr;
+        }
+
+        fn iterations(&self) -> u64 {
+            self.iterations
+        }
+
+        fn finish_step(&mut self) {
+            self.iterations += 1;
+        }
+
+        fn clone_box(&self) -> Box<dyn Optimizer> {
+            Box::new(self.clone())
+        }
+    };
+}
+
 mod adam;
 mod rmsprop;
 mod sgd;

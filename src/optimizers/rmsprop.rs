@@ -75,6 +75,8 @@ impl RmsProp {
 }
 
 impl Optimizer for RmsProp {
+    common_optimizer_methods!();
+
     fn name(&self) -> &'static str {
         "RMSprop"
     }
@@ -85,18 +87,6 @@ impl Optimizer for RmsProp {
         check_unit_interval("RMSprop", "momentum", self.momentum)?;
         check_positive("RMSprop", "epsilon", self.epsilon)?;
         check_non_negative("RMSprop", "decay", self.decay)
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.learning_rate = lr;
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
     }
 
     fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
@@ -118,18 +108,10 @@ impl Optimizer for RmsProp {
         });
     }
 
-    fn finish_step(&mut self) {
-        self.iterations += 1;
-    }
-
     fn reset(&mut self) {
         self.iterations = 0;
         self.ms.clear();
         self.mom.clear();
-    }
-
-    fn clone_box(&self) -> Box<dyn Optimizer> {
-        Box::new(self.clone())
     }
 
     fn config(&self) -> Option<OptimizerConfig> {

@@ -85,6 +85,8 @@ impl Sgd {
 }
 
 impl Optimizer for Sgd {
+    common_optimizer_methods!();
+
     fn name(&self) -> &'static str {
         "SGD"
     }
@@ -93,18 +95,6 @@ impl Optimizer for Sgd {
         check_positive("SGD", "learning_rate", self.learning_rate)?;
         check_unit_interval("SGD", "momentum", self.momentum)?;
         check_non_negative("SGD", "decay", self.decay)
-    }
-
-    fn learning_rate(&self) -> f32 {
-        self.learning_rate
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.learning_rate = lr;
-    }
-
-    fn iterations(&self) -> u64 {
-        self.iterations
     }
 
     fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
@@ -128,17 +118,9 @@ impl Optimizer for Sgd {
         }
     }
 
-    fn finish_step(&mut self) {
-        self.iterations += 1;
-    }
-
     fn reset(&mut self) {
         self.iterations = 0;
         self.velocity.clear();
-    }
-
-    fn clone_box(&self) -> Box<dyn Optimizer> {
-        Box::new(self.clone())
     }
 
     fn config(&self) -> Option<OptimizerConfig> {
