@@ -121,7 +121,15 @@ def main():
                             f"{gf:.1f} GFLOP/s = {100 * gf / dot_gf:.0f}% of {dot_gf:.1f}"
                             + (f"; PyTorch {us(p)}" if p else ""),
                             gf >= 0.9 * dot_gf and (p is None or ns < p)))
-    print("\nFLOPs: 2·in·out per layer per sample forward, three times that for a step.\n")
+    print("\nFLOPs: 2·in·out per layer per sample forward, three times that for a step.")
+    own = get("matmul_1024", "ndnet_dense_forward")
+    step = get("mlp_784_1024_1024_10_b128", "train_step")
+    if own and step:
+        print(f"Against ndnet's own kernel on a 1024³ product ({MM_FLOPS / own:.1f} GFLOP/s, below), the"
+              f" training step runs at {100 * (MLP_STEP_FLOPS / step) / (MM_FLOPS / own):.0f}%: the"
+              " element-wise work (ReLU, dropout masks, the momentum update of 1.9 M weights) and the"
+              " smaller, transposed products of the backward pass cost the rest.")
+    print()
 
     print("## 1024³ matrix product\n")
     print("| implementation | time | GFLOP/s |")
