@@ -6,7 +6,8 @@
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
 use crate::elementwise::{map_inplace, zip_slices, zip2};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::validate;
 
 /// An activation function `y = f(z)`, applied after a layer's affine map or as its own layer.
 ///
@@ -80,17 +81,10 @@ impl Activation {
 
     /// Checks the activation's parameters.
     pub fn validate(&self, owner: &str) -> Result<()> {
-        if let Activation::LeakyRelu { alpha } = *self
-            && !(alpha.is_finite() && alpha >= 0.0)
-        {
-            return Err(Error::param(
-                owner,
-                "alpha",
-                alpha,
-                "must be finite and >= 0",
-            ));
+        match *self {
+            Activation::LeakyRelu { alpha } => validate::non_negative(owner, "alpha", alpha),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Applies the activation in place to a batch `(rows, units)`.

@@ -8,6 +8,7 @@ use ndarray::{ArrayViewMut2, Axis};
 
 use crate::elementwise::zip_slices;
 use crate::error::{Error, Result};
+use crate::validate;
 
 /// The small constant Keras adds to norms before dividing (`keras.backend.epsilon()`).
 pub const EPSILON: f32 = 1e-7;
@@ -194,14 +195,7 @@ impl Constraint for MaxNorm {
         format!("MaxNorm({}, axis={})", self.max_value, self.axis)
     }
     fn validate(&self) -> Result<()> {
-        if !(self.max_value.is_finite() && self.max_value > 0.0) {
-            return Err(Error::param(
-                "MaxNorm",
-                "max_value",
-                self.max_value,
-                "must be finite and > 0",
-            ));
-        }
+        validate::positive("MaxNorm", "max_value", self.max_value)?;
         check_axis("MaxNorm", self.axis)
     }
     fn apply(&self, w: ArrayViewMut2<f32>) {

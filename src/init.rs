@@ -5,6 +5,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
 use crate::error::{Error, Result};
+use crate::validate;
 
 /// How a weight tensor is filled when its layer is built.
 ///
@@ -93,15 +94,8 @@ impl Initializer {
                         mean,
                         "must be finite",
                     ))
-                } else if !(stddev.is_finite() && stddev >= 0.0) {
-                    Err(Error::param(
-                        owner,
-                        "initializer stddev",
-                        stddev,
-                        "must be finite and >= 0",
-                    ))
                 } else {
-                    Ok(())
+                    validate::non_negative(owner, "initializer stddev", stddev)
                 }
             }
             Initializer::RandomUniform { min, max } => {

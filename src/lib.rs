@@ -51,6 +51,7 @@ pub mod regularizers;
 pub mod rng;
 pub mod schedules;
 pub mod tuning;
+mod validate;
 
 pub use activation::Activation;
 pub use error::{Error, ModelFileError, Result};

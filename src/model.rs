@@ -16,6 +16,7 @@ use crate::losses::Loss;
 use crate::metrics::Accuracy;
 use crate::optimizers::Optimizer;
 use crate::rng::{STREAM_LAYER, STREAM_SHUFFLE, derive_rng};
+use crate::validate;
 
 /// Targets accepted by `fit`, `evaluate` and `train_on_batch`: a 2-D array `(rows, outputs)`, or
 /// a 1-D array of labels for a single-output model.
@@ -1044,12 +1045,7 @@ fn check_weights<'a>(name: &str, weights: impl Iterator<Item = &'a f32>) -> Resu
         .enumerate()
         .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
     {
-        Some((i, &v)) => Err(Error::param(
-            "fit",
-            format!("{name}[{i}]"),
-            v,
-            "must be finite and >= 0",
-        )),
+        Some((i, &v)) => validate::non_negative("fit", &format!("{name}[{i}]"), v),
         None => Ok(()),
     }
 }

@@ -21,7 +21,8 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::validate;
 
 /// An L1 and/or L2 penalty on a weight tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -51,12 +52,8 @@ impl Regularizer {
 
     /// Checks that both coefficients are finite and non-negative.
     pub fn validate(&self, owner: &str) -> Result<()> {
-        for (name, v) in [("l1", self.l1), ("l2", self.l2)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::param(owner, name, v, "must be finite and >= 0"));
-            }
-        }
-        Ok(())
+        validate::non_negative(owner, "l1", self.l1)?;
+        validate::non_negative(owner, "l2", self.l2)
     }
 
     /// The penalty `l1 · Σ|w| + l2 · Σw²` (summed in f64).

@@ -25,6 +25,7 @@
 //! ```
 
 use crate::error::{Error, Result};
+use crate::validate;
 
 /// A learning rate as a function of the step.
 pub trait LearningRateSchedule: Send + std::fmt::Debug {
@@ -34,21 +35,6 @@ pub trait LearningRateSchedule: Send + std::fmt::Debug {
     fn validate(&self) -> Result<()> {
         Ok(())
     }
-}
-
-fn check_rate(owner: &str, name: &str, v: f32) -> Result<()> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::param(owner, name, v, "must be finite and >= 0"))
-    }
-}
-
-fn check_steps(owner: &str, steps: u64) -> Result<()> {
-    if steps == 0 {
-        return Err(Error::param(owner, "decay_steps", 0, "must be at least 1"));
-    }
-    Ok(())
 }
 
 /// `p = step / decay_steps`, floored when `staircase`, in `f32`.
@@ -95,13 +81,13 @@ impl LearningRateSchedule for InverseTimeDecay {
     }
 
     fn validate(&self) -> Result<()> {
-        check_rate(
+        validate::non_negative(
             "InverseTimeDecay",
             "initial_learning_rate",
             self.initial_learning_rate,
         )?;
-        check_rate("InverseTimeDecay", "decay_rate", self.decay_rate)?;
-        check_steps("InverseTimeDecay", self.decay_steps)
+        validate::non_negative("InverseTimeDecay", "decay_rate", self.decay_rate)?;
+        validate::at_least_one("InverseTimeDecay", "decay_steps", self.decay_steps)
     }
 }
 
@@ -143,13 +129,13 @@ impl LearningRateSchedule for ExponentialDecay {
     }
 
     fn validate(&self) -> Result<()> {
-        check_rate(
+        validate::non_negative(
             "ExponentialDecay",
             "initial_learning_rate",
             self.initial_learning_rate,
         )?;
-        check_rate("ExponentialDecay", "decay_rate", self.decay_rate)?;
-        check_steps("ExponentialDecay", self.decay_steps)
+        validate::non_negative("ExponentialDecay", "decay_rate", self.decay_rate)?;
+        validate::at_least_one("ExponentialDecay", "decay_steps", self.decay_steps)
     }
 }
 
@@ -210,7 +196,7 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
             ));
         }
         for &v in &self.values {
-            check_rate("PiecewiseConstantDecay", "values", v)?;
+            validate::non_negative("PiecewiseConstantDecay", "values", v)?;
         }
         Ok(())
     }

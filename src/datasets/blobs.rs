@@ -22,6 +22,7 @@ use rand_distr::StandardNormal;
 
 use crate::data::one_hot;
 use crate::error::{Error, Result};
+use crate::validate;
 
 /// A generated data set.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,14 +61,7 @@ pub fn make_blobs(
             value,
         });
     }
-    if !(std.is_finite() && std >= 0.0) {
-        return Err(Error::param(
-            "make_blobs",
-            "std",
-            std,
-            "must be finite and >= 0",
-        ));
-    }
+    validate::non_negative("make_blobs", "std", std)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut labels: Vec<usize> = (0..centers.nrows())
         .flat_map(|c| std::iter::repeat_n(c, samples_per_class))

@@ -14,7 +14,8 @@ use rand_distr::StandardNormal;
 
 use super::dropout::{check_rate, drop_threshold, fill_mask};
 use super::{Layer, LayerConfig, Mode};
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::validate;
 
 /// SELU's negative saturation value `-λα`, the value AlphaDropout gives dropped units.
 pub const ALPHA_PRIME: f64 = -1.758_099_340_847_376_6;
@@ -190,14 +191,7 @@ impl Layer for GaussianNoise {
     }
 
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
-        if !(self.stddev.is_finite() && self.stddev >= 0.0) {
-            return Err(Error::param(
-                "GaussianNoise",
-                "stddev",
-                self.stddev,
-                "must be finite and >= 0",
-            ));
-        }
+        validate::non_negative("GaussianNoise", "stddev", self.stddev)?;
         self.width = input_dim;
         self.rng = SmallRng::from_rng(rng);
         Ok(input_dim)

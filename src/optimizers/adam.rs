@@ -1,11 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{
-    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, check_non_negative, check_positive,
-    check_unit_interval, slot_state, take_buffers,
-};
+use super::{Optimizer, OptimizerConfig, OptimizerState, StateBuffers, slot_state, take_buffers};
 use crate::elementwise::zip_state2;
 use crate::error::Result;
+use crate::validate;
 
 /// Adam, as Keras 2 (`tf.keras.optimizers.Adam`), with optional inverse-time decay.
 ///
@@ -85,11 +83,11 @@ impl Optimizer for Adam {
     }
 
     fn validate(&self) -> Result<()> {
-        check_positive("Adam", "learning_rate", self.learning_rate)?;
-        check_unit_interval("Adam", "beta_1", self.beta_1)?;
-        check_unit_interval("Adam", "beta_2", self.beta_2)?;
-        check_positive("Adam", "epsilon", self.epsilon)?;
-        check_non_negative("Adam", "decay", self.decay)
+        validate::positive("Adam", "learning_rate", self.learning_rate)?;
+        validate::unit_interval("Adam", "beta_1", self.beta_1)?;
+        validate::unit_interval("Adam", "beta_2", self.beta_2)?;
+        validate::positive("Adam", "epsilon", self.epsilon)?;
+        validate::non_negative("Adam", "decay", self.decay)
     }
 
     fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {

@@ -250,27 +250,3 @@ pub(crate) fn slot_state<'a>(
     }
     &mut states[slot]
 }
-
-pub(crate) fn check_positive(owner: &str, name: &str, v: f32) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::param(owner, name, v, "must be finite and > 0"))
-    }
-}
-
-pub(crate) fn check_non_negative(owner: &str, name: &str, v: f32) -> Result<()> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::param(owner, name, v, "must be finite and >= 0"))
-    }
-}
-
-pub(crate) fn check_unit_interval(owner: &str, name: &str, v: f32) -> Result<()> {
-    if v.is_finite() && (0.0..1.0).contains(&v) {
-        Ok(())
-    } else {
-        Err(Error::param(owner, name, v, "must be in [0, 1)"))
-    }
-}

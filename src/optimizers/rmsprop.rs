@@ -1,11 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{
-    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, check_non_negative, check_positive,
-    check_unit_interval, slot_state, take_buffers,
-};
+use super::{Optimizer, OptimizerConfig, OptimizerState, StateBuffers, slot_state, take_buffers};
 use crate::elementwise::{zip_state, zip_state2};
 use crate::error::Result;
+use crate::validate;
 
 /// RMSprop, as Keras 2 (`tf.keras.optimizers.RMSprop`).
 ///
@@ -82,11 +80,11 @@ impl Optimizer for RmsProp {
     }
 
     fn validate(&self) -> Result<()> {
-        check_positive("RMSprop", "learning_rate", self.learning_rate)?;
-        check_unit_interval("RMSprop", "rho", self.rho)?;
-        check_unit_interval("RMSprop", "momentum", self.momentum)?;
-        check_positive("RMSprop", "epsilon", self.epsilon)?;
-        check_non_negative("RMSprop", "decay", self.decay)
+        validate::positive("RMSprop", "learning_rate", self.learning_rate)?;
+        validate::unit_interval("RMSprop", "rho", self.rho)?;
+        validate::unit_interval("RMSprop", "momentum", self.momentum)?;
+        validate::positive("RMSprop", "epsilon", self.epsilon)?;
+        validate::non_negative("RMSprop", "decay", self.decay)
     }
 
     fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {

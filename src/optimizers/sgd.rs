@@ -1,11 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{
-    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, check_non_negative, check_positive,
-    check_unit_interval, slot_state, take_buffers,
-};
+use super::{Optimizer, OptimizerConfig, OptimizerState, StateBuffers, slot_state, take_buffers};
 use crate::elementwise::{zip_state, zip2};
 use crate::error::Result;
+use crate::validate;
 
 /// Stochastic gradient descent with momentum, Nesterov momentum and time decay, as Keras 2.
 ///
@@ -92,9 +90,9 @@ impl Optimizer for Sgd {
     }
 
     fn validate(&self) -> Result<()> {
-        check_positive("SGD", "learning_rate", self.learning_rate)?;
-        check_unit_interval("SGD", "momentum", self.momentum)?;
-        check_non_negative("SGD", "decay", self.decay)
+        validate::positive("SGD", "learning_rate", self.learning_rate)?;
+        validate::unit_interval("SGD", "momentum", self.momentum)?;
+        validate::non_negative("SGD", "decay", self.decay)
     }
 
     fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {

@@ -11,6 +11,7 @@ use crate::layers::{Dense, Dropout};
 use crate::losses::BinaryCrossentropy;
 use crate::model::{FitOptions, Sequential};
 use crate::optimizers::Sgd;
+use crate::validate;
 
 /// Width of the sonar inputs, which [`Config::build`] assumes.
 const SONAR_INPUTS: usize = 60;
@@ -106,10 +107,10 @@ impl Config {
     ///
     /// [`Error::InvalidParameter`] naming the first field out of range.
     pub fn validate(&self) -> Result<()> {
-        check_rate("Config", "input_dropout", self.input_dropout)?;
-        check_rate("Config", "hidden_dropout", self.hidden_dropout)?;
+        validate::unit_interval("Config", "input_dropout", self.input_dropout)?;
+        validate::unit_interval("Config", "hidden_dropout", self.hidden_dropout)?;
         check_max_norm("Config", self.max_norm)?;
-        check_positive("Config", "width_multiplier", self.width_multiplier)?;
+        validate::positive("Config", "width_multiplier", self.width_multiplier)?;
         for units in self.hidden_units() {
             if units == 0 {
                 return Err(Error::param(
@@ -120,11 +121,11 @@ impl Config {
                 ));
             }
         }
-        check_positive("Config", "learning_rate", self.learning_rate)?;
-        check_momentum("Config", self.momentum)?;
-        check_non_negative("Config", "decay", self.decay)?;
-        check_at_least_one("Config", "epochs", self.epochs)?;
-        check_at_least_one("Config", "batch_size", self.batch_size)
+        validate::positive("Config", "learning_rate", self.learning_rate)?;
+        validate::unit_interval("Config", "momentum", self.momentum)?;
+        validate::non_negative("Config", "decay", self.decay)?;
+        validate::at_least_one("Config", "epochs", self.epochs as u64)?;
+        validate::at_least_one("Config", "batch_size", self.batch_size as u64)
     }
 
     /// Units of the two hidden layers: `60·w` and `30·w`, rounded.
@@ -227,27 +228,6 @@ impl fmt::Display for Config {
     }
 }
 
-pub(super) fn check_rate(owner: &str, name: &str, rate: f32) -> Result<()> {
-    if rate.is_finite() && (0.0..1.0).contains(&rate) {
-        Ok(())
-    } else {
-        Err(Error::param(owner, name, rate, "must be in [0, 1)"))
-    }
-}
-
-pub(super) fn check_momentum(owner: &str, momentum: f32) -> Result<()> {
-    if momentum.is_finite() && (0.0..1.0).contains(&momentum) {
-        Ok(())
-    } else {
-        Err(Error::param(
-            owner,
-            "momentum",
-            momentum,
-            "must be in [0, 1)",
-        ))
-    }
-}
-
 pub(super) fn check_max_norm(owner: &str, max_norm: Option<f32>) -> Result<()> {
     match max_norm {
         Some(c) if !(c.is_finite() && c > 0.0) => Err(Error::param(
@@ -257,39 +237,5 @@ pub(super) fn check_max_norm(owner: &str, max_norm: Option<f32>) -> Result<()> {
             "must be finite and greater than 0 (use None for no constraint)",
         )),
         _ => Ok(()),
-    }
-}
-
-pub(super) fn check_positive(owner: &str, name: &str, value: f32) -> Result<()> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::param(
-            owner,
-            name,
-            value,
-            "must be finite and greater than 0",
-        ))
-    }
-}
-
-pub(super) fn check_non_negative(owner: &str, name: &str, value: f32) -> Result<()> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::param(
-            owner,
-            name,
-            value,
-            "must be finite and at least 0",
-        ))
-    }
-}
-
-pub(super) fn check_at_least_one(owner: &str, name: &str, value: usize) -> Result<()> {
-    if value >= 1 {
-        Ok(())
-    } else {
-        Err(Error::param(owner, name, value, "must be at least 1"))
     }
 }

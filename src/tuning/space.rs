@@ -6,11 +6,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::Config;
-use super::config::{
-    check_at_least_one, check_max_norm, check_momentum, check_non_negative, check_positive,
-    check_rate,
-};
+use super::config::check_max_norm;
 use crate::error::{Error, Result};
+use crate::validate;
 
 /// The values to try for each field of a [`Config`].
 ///
@@ -181,31 +179,31 @@ impl ParamSpace {
         non_empty_distinct("epochs", &self.epochs)?;
         non_empty_distinct("batch_size", &self.batch_size)?;
         for &r in &self.input_dropout {
-            check_rate(OWNER, "input_dropout", r)?;
+            validate::unit_interval(OWNER, "input_dropout", r)?;
         }
         for &r in &self.hidden_dropout {
-            check_rate(OWNER, "hidden_dropout", r)?;
+            validate::unit_interval(OWNER, "hidden_dropout", r)?;
         }
         for &c in &self.max_norm {
             check_max_norm(OWNER, c)?;
         }
         for &w in &self.width_multiplier {
-            check_positive(OWNER, "width_multiplier", w)?;
+            validate::positive(OWNER, "width_multiplier", w)?;
         }
         for &lr in &self.learning_rate {
-            check_positive(OWNER, "learning_rate", lr)?;
+            validate::positive(OWNER, "learning_rate", lr)?;
         }
         for &m in &self.momentum {
-            check_momentum(OWNER, m)?;
+            validate::unit_interval(OWNER, "momentum", m)?;
         }
         for &d in &self.decay {
-            check_non_negative(OWNER, "decay", d)?;
+            validate::non_negative(OWNER, "decay", d)?;
         }
         for &e in &self.epochs {
-            check_at_least_one(OWNER, "epochs", e)?;
+            validate::at_least_one(OWNER, "epochs", e as u64)?;
         }
         for &b in &self.batch_size {
-            check_at_least_one(OWNER, "batch_size", b)?;
+            validate::at_least_one(OWNER, "batch_size", b as u64)?;
         }
         // Ranges are checked above; this catches what only a whole Config can tell (a width
         // multiplier so small that a hidden layer has no units).
