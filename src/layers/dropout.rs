@@ -99,12 +99,39 @@ pub(crate) fn fill_mask(
     };
     match mask.as_slice_mut() {
         Some(m) => fill(m),
-        None => mask.rows_mut().into_iter().for_each(|mut row| {
-            if let Some(r) = row.as_slice_mut() {
-                fill(r)
-            }
-        }),
+        None => mask
+            .iter_mut()
+            .for_each(|m| *m = keep(u64::from(rng.next_u32()))),
     }
+}
+
+/// The first `rows` rows of `buf`, which grows (once) when it has fewer.
+pub(crate) fn first_rows(
+    buf: &mut Array2<f32>,
+    rows: usize,
+    width: usize,
+) -> ArrayViewMut2<'_, f32> {
+    if buf.nrows() < rows || buf.ncols() != width {
+        *buf = Array2::zeros((rows, width));
+    }
+    buf.slice_mut(s![..rows, ..])
+}
+
+/// `grad_input = grad_output · factor` with the factors of the last training batch, or a copy
+/// when the layer was the identity.
+pub(crate) fn backward_scaled(
+    active: bool,
+    factors: &Array2<f32>,
+    grad_output: ArrayViewMut2<f32>,
+    grad_input: Option<ArrayViewMut2<f32>>,
+) {
+    let Some(mut gi) = grad_input else { return };
+    if !active {
+        gi.assign(&grad_output);
+        return;
+    }
+    let f = factors.slice(s![..grad_output.nrows(), ..]);
+    zip3(gi, grad_output.view(), f, |gi, g, f| *gi = g * f);
 }
 
 impl Layer for Dropout {
@@ -137,11 +164,7 @@ impl Layer for Dropout {
             output.assign(&input);
             return;
         }
-        let rows = input.nrows();
-        if self.mask.nrows() < rows {
-            self.mask = Array2::zeros((rows, self.width));
-        }
-        let mut mask = self.mask.slice_mut(s![..rows, ..]);
+        let mut mask = first_rows(&mut self.mask, input.nrows(), self.width);
         fill_mask(&mut self.rng, mask.view_mut(), self.threshold, self.scale);
         zip3(output, input, mask.view(), |y, x, m| *y = x * m);
     }
@@ -153,13 +176,7 @@ impl Layer for Dropout {
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
     ) {
-        let Some(mut gi) = grad_input else { return };
-        if !self.masked {
-            gi.assign(&grad_output);
-            return;
-        }
-        let mask = self.mask.slice(s![..grad_output.nrows(), ..]);
-        zip3(gi, grad_output.view(), mask, |gi, g, m| *gi = g * m);
+        backward_scaled(self.masked, &self.mask, grad_output, grad_input);
     }
 
     fn config(&self) -> LayerConfig {

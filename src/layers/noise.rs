@@ -7,46 +7,19 @@
 //! batch for `backward`. None has weights: a saved model stores only the layer and its rate or
 //! standard deviation.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use super::dropout::{check_rate, drop_threshold, fill_mask};
+use super::dropout::{backward_scaled, check_rate, drop_threshold, fill_mask, first_rows};
 use super::{Layer, LayerConfig, Mode};
+use crate::elementwise::zip3;
 use crate::error::Result;
 use crate::validate;
 
 /// SELU's negative saturation value `-λα`, the value AlphaDropout gives dropped units.
 pub const ALPHA_PRIME: f64 = -1.758_099_340_847_376_6;
-
-/// The first `rows` rows of `buf`, which grows (once) when it has fewer.
-fn first_rows(buf: &mut Array2<f32>, rows: usize, width: usize) -> ArrayViewMut2<'_, f32> {
-    if buf.nrows() < rows || buf.ncols() != width {
-        *buf = Array2::zeros((rows, width));
-    }
-    buf.slice_mut(s![..rows, ..])
-}
-
-/// `grad_input = grad_output · factor` with the factors of the last training batch, or a copy
-/// when the layer was the identity.
-fn backward_scaled(
-    active: bool,
-    factors: &Array2<f32>,
-    grad_output: ArrayViewMut2<f32>,
-    grad_input: Option<ArrayViewMut2<f32>>,
-) {
-    let Some(mut gi) = grad_input else { return };
-    if !active {
-        gi.assign(&grad_output);
-        return;
-    }
-    let f = factors.slice(s![..grad_output.nrows(), ..]);
-    Zip::from(&mut gi)
-        .and(&grad_output)
-        .and(&f)
-        .for_each(|gi, &g, &f| *gi = g * f);
-}
 
 /// Multiplicative Gaussian noise, Keras's `GaussianDropout(rate)`.
 ///
@@ -132,10 +105,7 @@ impl Layer for GaussianDropout {
         noise
             .iter_mut()
             .for_each(|n| *n = 1.0 + stddev * rng.sample::<f32, _>(StandardNormal));
-        Zip::from(&mut output)
-            .and(&input)
-            .and(&noise)
-            .for_each(|y, &x, &n| *y = x * n);
+        zip3(output, input, noise.view(), |y, x, n| *y = x * n);
     }
 
     fn backward(
@@ -328,10 +298,9 @@ impl Layer for AlphaDropout {
         let dropped = a * ALPHA_PRIME as f32 + b;
         let mut mask = first_rows(&mut self.mask, input.nrows(), self.width);
         fill_mask(&mut self.rng, mask.view_mut(), threshold, a);
-        Zip::from(&mut output)
-            .and(&input)
-            .and(&mask)
-            .for_each(|y, &x, &m| *y = if m != 0.0 { m * x + b } else { dropped });
+        zip3(output, input, mask.view(), |y, x, m| {
+            *y = if m != 0.0 { m * x + b } else { dropped }
+        });
     }
 
     fn backward(
