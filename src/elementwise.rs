@@ -9,10 +9,10 @@ use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 /// Defines `$name`, a generic slice loop compiled for AVX-512, AVX2+FMA and the baseline
 /// target, dispatching at run time.
 macro_rules! multiversion {
-    ($(#[$doc:meta])* fn $name:ident<$F:ident: $bound:path>($($arg:ident: $ty:ty),*) $body:block) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident<$F:ident: $bound:path>($($arg:ident: $ty:ty),*) $body:block) => {
         $(#[$doc])*
         #[inline]
-        fn $name<$F: $bound>($($arg: $ty),*) {
+        $vis fn $name<$F: $bound>($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
@@ -37,7 +37,7 @@ macro_rules! multiversion {
 
 multiversion! {
     /// `f(a[i], b[i])` over slices of equal length.
-    fn slices2<F: Fn(&mut f32, f32)>(a: &mut [f32], b: &[f32], f: F) {
+    pub(crate) fn zip_slices<F: Fn(&mut f32, f32)>(a: &mut [f32], b: &[f32], f: F) {
         a.iter_mut().zip(b).for_each(|(x, &y)| f(x, y));
     }
 }
@@ -91,17 +91,11 @@ pub(crate) fn map_inplace(mut a: ArrayViewMut2<f32>, f: impl Fn(&mut f32)) {
     }
 }
 
-/// `f(a, b)` for each pair of equal-length slices.
-#[inline]
-pub(crate) fn zip_slices(a: &mut [f32], b: &[f32], f: impl Fn(&mut f32, f32)) {
-    slices2(a, b, f)
-}
-
 /// `f(a, b)` for each pair of elements.
 #[inline]
 pub(crate) fn zip2(mut a: ArrayViewMut2<f32>, b: ArrayView2<f32>, f: impl Fn(&mut f32, f32)) {
     if let (Some(sa), Some(sb)) = (a.as_slice_mut(), b.as_slice()) {
-        slices2(sa, sb, f);
+        zip_slices(sa, sb, f);
     } else {
         Zip::from(a).and(b).for_each(|x, &y| f(x, y));
     }

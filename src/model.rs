@@ -955,7 +955,8 @@ impl Sequential {
     /// Replaces all weights (the order and shapes of [`get_weights`](Self::get_weights)). Nothing
     /// changes when a count or shape is wrong.
     pub fn set_weights(&mut self, weights: &[ArrayD<f32>]) -> Result<()> {
-        let current = self.get_weights();
+        let per_layer: Vec<Vec<ArrayD<f32>>> = self.layers.iter().map(|l| l.weights()).collect();
+        let current: Vec<&ArrayD<f32>> = per_layer.iter().flatten().collect();
         if current.len() != weights.len() {
             return Err(Error::ShapeMismatch {
                 what: "set_weights: number of weight tensors".into(),
@@ -981,10 +982,10 @@ impl Sequential {
             }
         }
         let mut rest = weights;
-        for layer in &mut self.layers {
-            let k = layer.weights().len();
-            layer.set_weights(&rest[..k])?;
-            rest = &rest[k..];
+        for (layer, own) in self.layers.iter_mut().zip(&per_layer) {
+            let (mine, others) = rest.split_at(own.len());
+            layer.set_weights(mine)?;
+            rest = others;
         }
         Ok(())
     }

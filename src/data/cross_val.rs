@@ -21,20 +21,82 @@ pub struct CvScores {
 impl CvScores {
     /// Mean of the fold scores.
     pub fn mean(&self) -> f64 {
-        self.scores.iter().map(|&s| s as f64).sum::<f64>() / self.scores.len().max(1) as f64
+        mean_of(self.scores.iter())
     }
 
     /// Population standard deviation of the fold scores (NumPy's `std`, as the tutorial prints).
     pub fn std(&self) -> f64 {
-        let m = self.mean();
-        let var = self
-            .scores
-            .iter()
-            .map(|&s| (s as f64 - m).powi(2))
-            .sum::<f64>()
-            / self.scores.len().max(1) as f64;
-        var.sqrt()
+        std_of(self.scores.iter())
     }
+}
+
+/// Mean of `values` in f64 (0 for none).
+pub(crate) fn mean_of<'a, T: Copy + Into<f64> + 'a>(values: impl Iterator<Item = &'a T>) -> f64 {
+    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), &v| (s + v.into(), n + 1));
+    sum / n.max(1) as f64
+}
+
+/// Population standard deviation of `values` in f64 (0 for none).
+pub(crate) fn std_of<'a, T: Copy + Into<f64> + 'a>(
+    values: impl Iterator<Item = &'a T> + Clone,
+) -> f64 {
+    let m = mean_of(values.clone());
+    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), &v| {
+        let d = v.into() - m;
+        (s + d * d, n + 1)
+    });
+    (sum / n.max(1) as f64).sqrt()
+}
+
+/// One fold, its rows selected (and standardized with a scaler fitted on its training rows
+/// alone, when asked), with the seed its model is re-seeded with.
+pub(crate) struct FoldData {
+    pub(crate) x_train: Array2<f32>,
+    pub(crate) y_train: Array2<f32>,
+    pub(crate) x_test: Array2<f32>,
+    pub(crate) y_test: Array2<f32>,
+    pub(crate) seed: u64,
+}
+
+/// The folds `splitter` makes of `(x, y)`, stratified on [`class_labels`]; fold `k`'s model seed
+/// is derived from `seed` and `k`. `what` names the caller in a row-count error.
+pub(crate) fn prepare_folds(
+    what: &str,
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    splitter: &StratifiedKFold,
+    seed: u64,
+    standardize: bool,
+) -> Result<Vec<FoldData>> {
+    if x.nrows() != y.nrows() {
+        return Err(Error::RowCountMismatch {
+            what: what.into(),
+            x_rows: x.nrows(),
+            y_rows: y.nrows(),
+        });
+    }
+    let folds = splitter.split(&class_labels(y))?;
+    folds
+        .iter()
+        .enumerate()
+        .map(|(k, (train, test))| {
+            let mut x_train = x.select(Axis(0), train);
+            let mut x_test = x.select(Axis(0), test);
+            if standardize {
+                let mut scaler = StandardScaler::new();
+                scaler.fit(x_train.view())?;
+                scaler.transform_inplace(x_train.view_mut())?;
+                scaler.transform_inplace(x_test.view_mut())?;
+            }
+            Ok(FoldData {
+                x_train,
+                y_train: y.select(Axis(0), train),
+                x_test,
+                y_test: y.select(Axis(0), test),
+                seed: derive_seed(seed, STREAM_FOLD, k as u64),
+            })
+        })
+        .collect()
 }
 
 /// `86.04% (4.58%)`: mean and population std in percent, as the tutorial prints them.
@@ -147,39 +209,28 @@ impl CrossValidation {
         P: Fn(usize, f32) + Sync,
     {
         let (x, y) = (x.into(), y.into_targets());
-        if x.nrows() != y.nrows() {
-            return Err(Error::RowCountMismatch {
-                what: "cross-validation".into(),
-                x_rows: x.nrows(),
-                y_rows: y.nrows(),
-            });
-        }
-        let labels = class_labels(y);
-        let folds = self.splitter.split(&labels)?;
+        let folds = prepare_folds(
+            "cross-validation",
+            x,
+            y,
+            &self.splitter,
+            self.seed,
+            self.standardize,
+        )?;
         let fit = FitOptions {
             validation_data: None,
             ..fit.clone()
         };
         let run = |k: usize| -> Result<f32> {
-            let (train, test) = &folds[k];
-            let mut xtr = x.select(Axis(0), train);
-            let mut xte = x.select(Axis(0), test);
-            if self.standardize {
-                let mut scaler = StandardScaler::new();
-                scaler.fit(xtr.view())?;
-                scaler.transform_inplace(xtr.view_mut())?;
-                scaler.transform_inplace(xte.view_mut())?;
-            }
-            let ytr: Array2<f32> = y.select(Axis(0), train);
-            let yte: Array2<f32> = y.select(Axis(0), test);
+            let fold = &folds[k];
             let mut model = build()?;
-            model.set_seed(derive_seed(self.seed, STREAM_FOLD, k as u64));
-            model.fit(&xtr, &ytr, &fit)?;
-            let accuracy = model.evaluate(&xte, &yte)?.accuracy;
+            model.set_seed(fold.seed);
+            model.fit(&fold.x_train, &fold.y_train, &fit)?;
+            let accuracy = model.evaluate(&fold.x_test, &fold.y_test)?.accuracy;
             on_fold(k, accuracy);
             Ok(accuracy)
         };
-        let scores = run_folds(folds.len(), self.threads, run)?;
+        let scores = run_indexed(folds.len(), self.threads, run)?;
         Ok(CvScores { scores })
     }
 }
@@ -193,8 +244,10 @@ pub fn class_labels(y: ArrayView2<f32>) -> Vec<usize> {
     }
 }
 
+/// `run(0), ..., run(n - 1)` in order of index, on `threads` worker threads (0: all cores) with
+/// the `parallel` feature, one index per task so unequal runs balance; sequentially without it.
 #[cfg(feature = "parallel")]
-fn run_folds<R>(n: usize, threads: usize, run: R) -> Result<Vec<f32>>
+pub(crate) fn run_indexed<R>(n: usize, threads: usize, run: R) -> Result<Vec<f32>>
 where
     R: Fn(usize) -> Result<f32> + Sync,
 {
@@ -203,11 +256,12 @@ where
         .num_threads(threads)
         .build()
         .map_err(|e| Error::InvalidState(format!("cannot start worker threads: {e}")))?;
-    pool.install(|| (0..n).into_par_iter().map(&run).collect())
+    pool.install(|| (0..n).into_par_iter().with_max_len(1).map(&run).collect())
 }
 
+/// `run(0), ..., run(n - 1)` in order (built without the `parallel` feature).
 #[cfg(not(feature = "parallel"))]
-fn run_folds<R>(n: usize, _threads: usize, run: R) -> Result<Vec<f32>>
+pub(crate) fn run_indexed<R>(n: usize, _threads: usize, run: R) -> Result<Vec<f32>>
 where
     R: Fn(usize) -> Result<f32> + Sync,
 {

@@ -197,9 +197,8 @@ impl Layer for Dense {
             r.add_gradient(self.kernel.view(), self.kernel_grad.view_mut());
         }
         if self.use_bias {
-            let bias_grad = self.bias_grad.view_mut().insert_axis(Axis(0));
-            let mut bias_grad = bias_grad;
-            for row in grad_output.axis_iter(Axis(0)) {
+            let mut bias_grad = self.bias_grad.view_mut().insert_axis(Axis(0));
+            for row in grad_output.rows() {
                 zip2(bias_grad.view_mut(), row.insert_axis(Axis(0)), |b, g| {
                     *b += g
                 });

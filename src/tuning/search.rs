@@ -2,13 +2,13 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ndarray::{Array2, ArrayView2, AsArray, Axis, Ix2};
+use ndarray::{ArrayView2, AsArray, Ix2};
 
 use super::{Config, ParamSpace};
-use crate::data::{StandardScaler, StratifiedKFold, class_labels};
+use crate::data::StratifiedKFold;
+use crate::data::cross_val::{FoldData, mean_of, prepare_folds, run_indexed, std_of};
 use crate::error::{Error, Result};
 use crate::model::{IntoTargets, Sequential};
-use crate::rng::{STREAM_FOLD, derive_seed};
 
 /// Where a running search is: `done` of `total` fold trainings have finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,20 +80,6 @@ impl TuningResult {
     }
 }
 
-fn mean_of<'a, T: Copy + Into<f64> + 'a>(values: impl Iterator<Item = &'a T>) -> f64 {
-    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), &v| (s + v.into(), n + 1));
-    sum / n.max(1) as f64
-}
-
-fn std_of<'a, T: Copy + Into<f64> + 'a>(values: impl Iterator<Item = &'a T> + Clone) -> f64 {
-    let m = mean_of(values.clone());
-    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), &v| {
-        let d = v.into() - m;
-        (s + d * d, n + 1)
-    });
-    (sum / n.max(1) as f64).sqrt()
-}
-
 /// Repeated stratified k-fold cross-validation of many configurations on the same folds.
 ///
 /// Repeat `r` (`0..repeats`) splits the rows with `StratifiedKFold::new(folds).shuffled(seed +
@@ -141,15 +127,6 @@ pub struct Search {
     pub standardize: bool,
     /// Worker threads (0: all cores). Ignored without the `parallel` feature.
     pub threads: usize,
-}
-
-/// One fold of one repeat, standardized and ready to train on.
-struct FoldData {
-    x_train: Array2<f32>,
-    y_train: Array2<f32>,
-    x_test: Array2<f32>,
-    y_test: Array2<f32>,
-    seed: u64,
 }
 
 impl Search {
@@ -288,7 +265,7 @@ impl Search {
             on_progress(Progress { done, total });
             Ok(score)
         };
-        let scores = run_items(total, self.threads, train)?;
+        let scores = run_indexed(total, self.threads, train)?;
         let mut results: Vec<TuningResult> = configs
             .iter()
             .enumerate()
@@ -311,63 +288,21 @@ impl Search {
 
     /// The standardized folds of every repeat, repeat-major.
     fn prepare(&self, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Result<Vec<FoldData>> {
-        if x.nrows() != y.nrows() {
-            return Err(Error::RowCountMismatch {
-                what: "search".into(),
-                x_rows: x.nrows(),
-                y_rows: y.nrows(),
-            });
-        }
-        let labels = class_labels(y);
         let mut data = Vec::with_capacity(self.repeats * self.folds);
         for r in 0..self.repeats {
             let seed = self.repeat_seed(r);
-            let splits = StratifiedKFold::new(self.folds)
-                .shuffled(seed)
-                .split(&labels)?;
-            for (k, (train, test)) in splits.iter().enumerate() {
-                let mut x_train = x.select(Axis(0), train);
-                let mut x_test = x.select(Axis(0), test);
-                if self.standardize {
-                    let mut scaler = StandardScaler::new();
-                    scaler.fit(x_train.view())?;
-                    scaler.transform_inplace(x_train.view_mut())?;
-                    scaler.transform_inplace(x_test.view_mut())?;
-                }
-                data.push(FoldData {
-                    x_train,
-                    y_train: y.select(Axis(0), train),
-                    x_test,
-                    y_test: y.select(Axis(0), test),
-                    seed: derive_seed(seed, STREAM_FOLD, k as u64),
-                });
-            }
+            let splitter = StratifiedKFold::new(self.folds).shuffled(seed);
+            data.extend(prepare_folds(
+                "search",
+                x,
+                y,
+                &splitter,
+                seed,
+                self.standardize,
+            )?);
         }
         Ok(data)
     }
-}
-
-#[cfg(feature = "parallel")]
-fn run_items<R>(n: usize, threads: usize, run: R) -> Result<Vec<f32>>
-where
-    R: Fn(usize) -> Result<f32> + Sync,
-{
-    use rayon::prelude::*;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::InvalidState(format!("cannot start worker threads: {e}")))?;
-    // One item per task: trainings are long and of unequal cost (widths, dropout), so let
-    // the pool balance them one by one.
-    pool.install(|| (0..n).into_par_iter().with_max_len(1).map(&run).collect())
-}
-
-#[cfg(not(feature = "parallel"))]
-fn run_items<R>(n: usize, _threads: usize, run: R) -> Result<Vec<f32>>
-where
-    R: Fn(usize) -> Result<f32> + Sync,
-{
-    (0..n).map(run).collect()
 }
 
 /// Scores every point of `space`'s grid with `repeats` × `folds`-fold cross-validation seeded
