@@ -69,17 +69,16 @@
 //! without its optimizer; such a model loads uncompiled.
 
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use ndarray::{Array2, ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic_file::write_atomic;
 use crate::error::{Error, ModelFileError, Result};
 use crate::layers::LayerConfig;
 use crate::losses;
-use crate::model::Sequential;
+use crate::model::{Sequential, check_finite_tensor};
 use crate::optimizers::{OptimizerConfig, OptimizerState, StateBuffers};
 
 /// The first 8 bytes of every model file.
@@ -230,15 +229,7 @@ impl Sequential {
             layers.push(config);
             for (k, w) in layer.weights().into_iter().enumerate() {
                 let tensor = weight_name(name, k);
-                if let Some((position, &value)) = w.iter().enumerate().find(|(_, v)| !v.is_finite())
-                {
-                    return Err(Error::NonFinite {
-                        what: format!("save: {tensor}"),
-                        row: position,
-                        column: 0,
-                        value,
-                    });
-                }
+                check_finite_tensor(|| format!("save: {tensor}"), &w)?;
                 weights.push(TensorInfo {
                     name: tensor,
                     shape: w.shape().to_vec(),
@@ -581,43 +572,4 @@ fn rebuild(
         opt.set_state(state).map_err(|e| training(e.to_string()))?;
     }
     Ok(model)
-}
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then
-/// renamed over `path`. The temporary file is removed on failure.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().ok_or_else(|| {
-        Error::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    // Make the rename itself durable where directories can be synced (best effort).
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }

@@ -30,6 +30,8 @@
 //! ```
 
 pub mod activation;
+#[cfg(any(feature = "serde", feature = "download"))]
+mod atomic_file;
 pub mod callbacks;
 pub mod constraints;
 pub mod curves;

@@ -972,14 +972,7 @@ impl Sequential {
                     found: w.shape().to_vec(),
                 });
             }
-            if let Some((idx, v)) = w.indexed_iter().find(|(_, v)| !v.is_finite()) {
-                return Err(Error::NonFinite {
-                    what: format!("set_weights: tensor {i}"),
-                    row: idx[0],
-                    column: idx.as_array_view().get(1).copied().unwrap_or(0),
-                    value: *v,
-                });
-            }
+            check_finite_tensor(|| format!("set_weights: tensor {i}"), w)?;
         }
         let mut rest = weights;
         for (layer, own) in self.layers.iter_mut().zip(&per_layer) {
@@ -1082,6 +1075,20 @@ fn training_weights(
         *w *= factor;
     }
     Ok(Some(w))
+}
+
+/// `NonFinite` naming the row and column (0 for a 1-D tensor) of the first NaN or infinity in
+/// a weight tensor; `what` describes the tensor.
+pub(crate) fn check_finite_tensor(what: impl FnOnce() -> String, w: &ArrayD<f32>) -> Result<()> {
+    match w.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        Some((idx, &value)) => Err(Error::NonFinite {
+            what: what(),
+            row: idx.as_array_view().first().copied().unwrap_or(0),
+            column: idx.as_array_view().get(1).copied().unwrap_or(0),
+            value,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn check_finite(what: &str, a: ArrayView2<f32>) -> Result<()> {

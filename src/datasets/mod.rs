@@ -84,15 +84,12 @@ pub const DOWNLOAD_TIMEOUT_SECS: u64 = 300;
 #[cfg(feature = "download")]
 pub fn download_file(url: &str, dest: &Path, expected_sha256: &str) -> Result<()> {
     use sha2::Digest;
-    use std::io::{Read, Write};
+    use std::io::Read;
     use std::time::Duration;
 
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = crate::atomic_file::parent_dir(dest);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let mut temp = TempFile::create(&dir, dest)?;
+    let mut temp = crate::atomic_file::TempFile::beside(dest)?;
 
     let fail =
         |reason: String| Error::DataUnavailable(format!("downloading {url} failed: {reason}"));
@@ -122,9 +119,7 @@ pub fn download_file(url: &str, dest: &Path, expected_sha256: &str) -> Result<()
             Err(e) => return Err(fail(e.to_string())),
         };
         hasher.update(&buf[..n]);
-        temp.file
-            .write_all(&buf[..n])
-            .map_err(|e| Error::io(&temp.path, e))?;
+        temp.write_all(&buf[..n])?;
     }
     let found = hex(&hasher.finalize());
     if !found.eq_ignore_ascii_case(expected_sha256) {
@@ -149,58 +144,4 @@ pub fn download_file(url: &str, dest: &Path, expected_sha256: &str) -> Result<()
         "cannot download {url} to {}: ndnet was built without the `download` feature",
         dest.display()
     )))
-}
-
-/// A file that is deleted when dropped unless [`persist`](TempFile::persist)ed.
-#[cfg(feature = "download")]
-struct TempFile {
-    path: PathBuf,
-    file: std::fs::File,
-    keep: bool,
-}
-
-#[cfg(feature = "download")]
-impl TempFile {
-    fn create(dir: &Path, dest: &Path) -> Result<Self> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let stem = dest
-            .file_name()
-            .map_or_else(|| "download".into(), |n| n.to_string_lossy().into_owned());
-        loop {
-            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!(".{stem}.{}.{n}.part", std::process::id()));
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(file) => {
-                    return Ok(TempFile {
-                        path,
-                        file,
-                        keep: false,
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io(path, e)),
-            }
-        }
-    }
-
-    fn persist(mut self, dest: &Path) -> Result<()> {
-        self.file.sync_all().map_err(|e| Error::io(&self.path, e))?;
-        std::fs::rename(&self.path, dest).map_err(|e| Error::io(dest, e))?;
-        self.keep = true;
-        Ok(())
-    }
-}
-
-#[cfg(feature = "download")]
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
