@@ -41,6 +41,7 @@ use ndarray::ArrayD;
 use crate::error::{Error, Result};
 use crate::model::{Evaluation, Sequential};
 use crate::schedules::LearningRateSchedule;
+use crate::validate;
 
 /// What a callback wants after an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -577,14 +578,7 @@ impl fmt::Debug for LearningRateScheduler {
 }
 
 fn set_learning_rate(model: &mut Sequential, lr: f32) -> Result<()> {
-    if !(lr.is_finite() && lr >= 0.0) {
-        return Err(Error::param(
-            "LearningRateScheduler",
-            "learning_rate",
-            lr,
-            "the schedule must give finite, non-negative rates",
-        ));
-    }
+    validate::non_negative("LearningRateScheduler", "learning_rate", lr)?;
     if let Some(opt) = model.optimizer_mut() {
         opt.set_learning_rate(lr);
     }

@@ -78,7 +78,7 @@ use crate::atomic_file::write_atomic;
 use crate::error::{Error, ModelFileError, Result};
 use crate::layers::LayerConfig;
 use crate::losses;
-use crate::model::{Sequential, check_finite_tensor};
+use crate::model::{Sequential, check_finite};
 use crate::optimizers::{OptimizerConfig, OptimizerState, StateBuffers};
 
 /// The first 8 bytes of every model file.
@@ -229,7 +229,7 @@ impl Sequential {
             layers.push(config);
             for (k, w) in layer.weights().into_iter().enumerate() {
                 let tensor = weight_name(name, k);
-                check_finite_tensor(|| format!("save: {tensor}"), &w)?;
+                check_finite(|| format!("save: {tensor}"), w.view())?;
                 weights.push(TensorInfo {
                     name: tensor,
                     shape: w.shape().to_vec(),

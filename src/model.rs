@@ -3,7 +3,8 @@
 use std::fmt;
 
 use ndarray::{
-    Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewMut2, AsArray, Axis, Dimension, Ix2, s,
+    Array1, Array2, ArrayD, ArrayView, ArrayView1, ArrayView2, ArrayViewMut2, AsArray, Axis,
+    Dimension, Ix2, s,
 };
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
@@ -539,7 +540,7 @@ impl Sequential {
         if x.nrows() == 0 || x.ncols() == 0 {
             return Err(Error::EmptyData(what.into()));
         }
-        check_finite(what, x)
+        check_finite(|| what.to_string(), x)
     }
 
     fn check_xy(&self, what: &str, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Result<()> {
@@ -561,7 +562,7 @@ impl Sequential {
                 found: y.shape().to_vec(),
             });
         }
-        check_finite(what, y)?;
+        check_finite(|| what.to_string(), y)?;
         if let Some(c) = &self.compiled {
             c.loss.validate_targets(y)?;
         }
@@ -972,7 +973,7 @@ impl Sequential {
                     found: w.shape().to_vec(),
                 });
             }
-            check_finite_tensor(|| format!("set_weights: tensor {i}"), w)?;
+            check_finite(|| format!("set_weights: tensor {i}"), w.view())?;
         }
         let mut rest = weights;
         for (layer, own) in self.layers.iter_mut().zip(&per_layer) {
@@ -1077,21 +1078,12 @@ fn training_weights(
     Ok(Some(w))
 }
 
-/// `NonFinite` naming the row and column (0 for a 1-D tensor) of the first NaN or infinity in
-/// a weight tensor; `what` describes the tensor.
-pub(crate) fn check_finite_tensor(what: impl FnOnce() -> String, w: &ArrayD<f32>) -> Result<()> {
-    match w.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        Some((idx, &value)) => Err(Error::NonFinite {
-            what: what(),
-            row: idx.as_array_view().first().copied().unwrap_or(0),
-            column: idx.as_array_view().get(1).copied().unwrap_or(0),
-            value,
-        }),
-        None => Ok(()),
-    }
-}
-
-fn check_finite(what: &str, a: ArrayView2<f32>) -> Result<()> {
+/// `NonFinite` naming the row and column (0 for a 1-D array) of the first NaN or infinity in
+/// `a`; `what` describes the array.
+pub(crate) fn check_finite<D: Dimension>(
+    what: impl FnOnce() -> String,
+    a: ArrayView<'_, f32, D>,
+) -> Result<()> {
     // A value is NaN or infinite exactly when its exponent bits are all ones; an OR over the
     // slice vectorizes where a short-circuiting `all` does not.
     const EXP: u32 = 0x7f80_0000;
@@ -1106,12 +1098,20 @@ fn check_finite(what: &str, a: ArrayView2<f32>) -> Result<()> {
     if all_finite {
         return Ok(());
     }
-    let ((row, column), &value) = a
+    let (row, column, value) = a
+        .into_dyn()
         .indexed_iter()
         .find(|(_, v)| !v.is_finite())
-        .unwrap_or(((0, 0), &f32::NAN));
+        .map_or((0, 0, f32::NAN), |(idx, &v)| {
+            let idx = idx.as_array_view();
+            (
+                idx.first().copied().unwrap_or(0),
+                idx.get(1).copied().unwrap_or(0),
+                v,
+            )
+        });
     Err(Error::NonFinite {
-        what: what.into(),
+        what: what(),
         row,
         column,
         value,

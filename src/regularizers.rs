@@ -19,8 +19,9 @@
 //! # let _ = layer;
 //! ```
 
-use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{ArrayView2, ArrayViewMut2};
 
+use crate::elementwise::zip2;
 use crate::error::Result;
 use crate::validate;
 
@@ -69,7 +70,7 @@ impl Regularizer {
     /// Adds the penalty's gradient `l1 · sign(w) + 2 · l2 · w` to `grad`, in place.
     pub fn add_gradient(&self, w: ArrayView2<f32>, grad: ArrayViewMut2<f32>) {
         let (l1, l2x2) = (self.l1, 2.0 * self.l2);
-        Zip::from(grad).and(w).for_each(|g, &w| {
+        zip2(grad, w, |g, w| {
             let sign = if w > 0.0 {
                 1.0
             } else if w < 0.0 {

@@ -15,6 +15,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip};
 
 use crate::error::{Error, Result};
+use crate::model::check_finite;
 
 /// Per-column standardization `z = (x - mean) / scale`, as scikit-learn's `StandardScaler`.
 ///
@@ -52,14 +53,7 @@ impl StandardScaler {
                 "StandardScaler::fit on an array of shape ({n}, {d})"
             )));
         }
-        if let Some(((row, column), &value)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "StandardScaler::fit input".to_owned(),
-                row,
-                column,
-                value,
-            });
-        }
+        check_finite(|| "StandardScaler::fit input".to_owned(), x)?;
         let nf = n as f64;
         let mut mean = Array1::<f64>::zeros(d);
         let mut scale = Array1::<f64>::zeros(d);

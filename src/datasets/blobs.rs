@@ -22,6 +22,7 @@ use rand_distr::StandardNormal;
 
 use crate::data::one_hot;
 use crate::error::{Error, Result};
+use crate::model::check_finite;
 use crate::validate;
 
 /// A generated data set.
@@ -53,14 +54,7 @@ pub fn make_blobs(
             "make_blobs: needs at least one center, one dimension and one sample per class".into(),
         ));
     }
-    if let Some(((row, column), &value)) = centers.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "make_blobs: centers".into(),
-            row,
-            column,
-            value,
-        });
-    }
+    check_finite(|| "make_blobs: centers".into(), centers)?;
     validate::non_negative("make_blobs", "std", std)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut labels: Vec<usize> = (0..centers.nrows())
