@@ -7,7 +7,9 @@
 //! momentum, Nesterov and decay, Adam and RMSprop, max-norm and other weight constraints, and
 //! `fit`, `evaluate` and `predict`, all matching Keras 2's formulas: dropout's inverted scaling,
 //! MaxNorm's epsilon, SGD's velocity that holds the learning rate, binary cross-entropy's
-//! clipping. Everything is `f32`; a training step allocates nothing once its buffers exist.
+//! clipping. Everything is `f32`; on x86-64 CPUs with AVX2 or AVX-512, a training step allocates
+//! nothing once its buffers exist (elsewhere the matrix products fall back to ndarray's, which
+//! allocate).
 //!
 //! ```
 //! use ndnet::prelude::*;
