@@ -83,7 +83,7 @@ impl TuningResult {
 /// Repeated stratified k-fold cross-validation of many configurations on the same folds.
 ///
 /// Repeat `r` (`0..repeats`) splits the rows with `StratifiedKFold::new(folds).shuffled(seed +
-/// r)`; in fold `k` the training rows are standardized with a [`StandardScaler`] fitted on them
+/// r)`; in fold `k` the training rows are standardized with a [`StandardScaler`](crate::data::StandardScaler) fitted on them
 /// alone (when `standardize`), and every configuration's model is re-seeded with the seed
 /// [`CrossValidation`](crate::data::CrossValidation) gives fold `k` for seed `seed + r`, so all
 /// configurations see the same data, the same folds and the same seeds, and each scores what
