@@ -13,14 +13,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::activation::Activation;
-use crate::constraints::MaxNorm;
 use crate::error::{Error, Result};
-use crate::init::Initializer;
-use crate::layers::{Dense, Dropout};
-use crate::losses::BinaryCrossentropy;
 use crate::model::{FitOptions, Sequential};
-use crate::optimizers::Sgd;
+use crate::tuning::Config;
 
 /// One of the tutorial's sonar experiments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,7 +45,7 @@ impl SonarExperiment {
         }
     }
 
-    /// A fresh compiled model for this experiment (seed it with
+    /// A fresh compiled model for this experiment, built by its [`Config`] (seed it with
     /// [`Sequential::set_seed`] or let cross-validation do it).
     ///
     /// ```
@@ -60,44 +55,7 @@ impl SonarExperiment {
     /// # Ok::<(), ndnet::Error>(())
     /// ```
     pub fn build(&self) -> Result<Sequential> {
-        let hidden = |units: usize, max_norm: bool| {
-            let d = Dense::new(units)
-                .activation(Activation::Relu)
-                .kernel_initializer(Initializer::KERAS_NORMAL);
-            if max_norm {
-                d.kernel_constraint(MaxNorm::new(3.0))
-            } else {
-                d
-            }
-        };
-        let output = Dense::new(1)
-            .activation(Activation::Sigmoid)
-            .kernel_initializer(Initializer::KERAS_NORMAL);
-        let mut m = Sequential::new(60);
-        match self {
-            SonarExperiment::Baseline => {
-                m.add(hidden(60, false))?;
-                m.add(hidden(30, false))?;
-                m.add(output)?;
-                m.compile(BinaryCrossentropy, Sgd::new(0.01).momentum(0.8))?;
-            }
-            SonarExperiment::Visible => {
-                m.add(Dropout::new(0.2))?;
-                m.add(hidden(60, true))?;
-                m.add(hidden(30, true))?;
-                m.add(output)?;
-                m.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))?;
-            }
-            SonarExperiment::Hidden => {
-                m.add(hidden(60, true))?;
-                m.add(Dropout::new(0.2))?;
-                m.add(hidden(30, true))?;
-                m.add(Dropout::new(0.2))?;
-                m.add(output)?;
-                m.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))?;
-            }
-        }
-        Ok(m)
+        Config::tutorial(*self).build()
     }
 
     /// The tutorial's training settings: 300 epochs, batch 16, shuffled, silent.
