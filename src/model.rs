@@ -939,14 +939,7 @@ impl Sequential {
 
     /// Predicted classes: `p > 0.5` for a single output, the arg-max otherwise.
     pub fn predict_classes<'a>(&mut self, x: impl AsArray<'a, f32, Ix2>) -> Result<Vec<usize>> {
-        let p = self.predict(x)?;
-        Ok(if p.ncols() == 1 {
-            p.iter().map(|&v| usize::from(v > 0.5)).collect()
-        } else {
-            p.outer_iter()
-                .map(|r| crate::metrics::argmax(r.iter()))
-                .collect()
-        })
+        Ok(crate::data::class_labels(self.predict(x)?.view()))
     }
 
     /// Copies of all weights in Keras order: for each `Dense`, kernel `(inputs, units)` then bias.
