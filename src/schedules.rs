@@ -43,6 +43,13 @@ fn progress(step: u64, decay_steps: u64, staircase: bool) -> f32 {
     if staircase { p.floor() } else { p }
 }
 
+/// The parameters both decays share: rates finite and non-negative, at least one step.
+fn check_decay(owner: &str, initial: f32, decay_steps: u64, decay_rate: f32) -> Result<()> {
+    validate::non_negative(owner, "initial_learning_rate", initial)?;
+    validate::non_negative(owner, "decay_rate", decay_rate)?;
+    validate::at_least_one(owner, "decay_steps", decay_steps)
+}
+
 /// `initial_learning_rate / (1 + decay_rate · step / decay_steps)` (Keras's `InverseTimeDecay`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InverseTimeDecay {
@@ -81,13 +88,12 @@ impl LearningRateSchedule for InverseTimeDecay {
     }
 
     fn validate(&self) -> Result<()> {
-        validate::non_negative(
+        check_decay(
             "InverseTimeDecay",
-            "initial_learning_rate",
             self.initial_learning_rate,
-        )?;
-        validate::non_negative("InverseTimeDecay", "decay_rate", self.decay_rate)?;
-        validate::at_least_one("InverseTimeDecay", "decay_steps", self.decay_steps)
+            self.decay_steps,
+            self.decay_rate,
+        )
     }
 }
 
@@ -129,13 +135,12 @@ impl LearningRateSchedule for ExponentialDecay {
     }
 
     fn validate(&self) -> Result<()> {
-        validate::non_negative(
+        check_decay(
             "ExponentialDecay",
-            "initial_learning_rate",
             self.initial_learning_rate,
-        )?;
-        validate::non_negative("ExponentialDecay", "decay_rate", self.decay_rate)?;
-        validate::at_least_one("ExponentialDecay", "decay_steps", self.decay_steps)
+            self.decay_steps,
+            self.decay_rate,
+        )
     }
 }
 
