@@ -1,5 +1,6 @@
 //! [`Sequential`]: a stack of layers with Keras's `compile`, `fit`, `evaluate` and `predict`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use ndarray::{
@@ -16,7 +17,7 @@ use crate::layers::{Layer, Mode};
 use crate::losses::Loss;
 use crate::metrics::Accuracy;
 use crate::optimizers::Optimizer;
-use crate::rng::{STREAM_LAYER, STREAM_SHUFFLE, derive_rng};
+use crate::rng::{STREAM_SHUFFLE, derive_rng, layer_rng};
 use crate::validate;
 
 /// Targets accepted by `fit`, `evaluate` and `train_on_batch`: a 2-D array `(rows, outputs)`, or
@@ -326,6 +327,11 @@ pub struct Sequential {
     seed: u64,
     layers: Vec<Box<dyn Layer>>,
     names: Vec<String>,
+    /// Each layer's position among the earlier layers of its kind: its name's suffix and its
+    /// generator's index.
+    ordinals: Vec<usize>,
+    /// How many layers of each kind the model holds, so `add` names a layer in O(1).
+    kind_counts: HashMap<&'static str, usize>,
     compiled: Option<Compiled>,
     shuffle_rng: SmallRng,
     ws: Workspace,
@@ -341,6 +347,8 @@ impl Sequential {
             seed,
             layers: Vec::new(),
             names: Vec::new(),
+            ordinals: Vec::new(),
+            kind_counts: HashMap::new(),
             compiled: None,
             shuffle_rng: derive_rng(seed, STREAM_SHUFFLE, 0),
             ws: Workspace::default(),
@@ -359,8 +367,8 @@ impl Sequential {
         self.seed = seed;
         self.shuffle_rng = derive_rng(seed, STREAM_SHUFFLE, 0);
         let mut width = self.input_dim;
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            let mut rng = derive_rng(seed, STREAM_LAYER, i as u64);
+        for (layer, &ordinal) in self.layers.iter_mut().zip(&self.ordinals) {
+            let mut rng = layer_rng(seed, layer.kind(), ordinal);
             // The layer was built before with this width, so building again cannot fail.
             width = layer.build(width, &mut rng).unwrap_or(width);
         }
@@ -388,7 +396,8 @@ impl Sequential {
                 "must be at least 1",
             ));
         }
-        let mut rng = derive_rng(self.seed, STREAM_LAYER, index as u64);
+        let ordinal = self.kind_counts.get(layer.kind()).copied().unwrap_or(0);
+        let mut rng = layer_rng(self.seed, layer.kind(), ordinal);
         let out = layer
             .build(self.output_dim(), &mut rng)
             .map_err(|e| Error::Layer {
@@ -403,16 +412,13 @@ impl Sequential {
             )));
         }
         let base = layer.kind().to_lowercase();
-        let count = self
-            .layers
-            .iter()
-            .filter(|l| l.kind() == layer.kind())
-            .count();
-        self.names.push(if count == 0 {
+        self.names.push(if ordinal == 0 {
             base
         } else {
-            format!("{base}_{count}")
+            format!("{base}_{ordinal}")
         });
+        self.ordinals.push(ordinal);
+        self.kind_counts.insert(layer.kind(), ordinal + 1);
         self.layers.push(layer);
         self.compiled = None;
         Ok(self)

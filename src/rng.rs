@@ -8,7 +8,8 @@
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
-/// Stream for layer initialization (index: the layer's position).
+/// Stream for layer initialization and a layer's own randomness (dropout masks, noise); see
+/// [`layer_rng`].
 pub const STREAM_LAYER: u64 = 1;
 /// Stream for the shuffling of samples in `fit`.
 pub const STREAM_SHUFFLE: u64 = 2;
@@ -36,4 +37,32 @@ pub fn derive_seed(seed: u64, stream: u64, index: u64) -> u64 {
 /// A fast generator seeded with [`derive_seed`].
 pub fn derive_rng(seed: u64, stream: u64, index: u64) -> SmallRng {
     SmallRng::seed_from_u64(derive_seed(seed, stream, index))
+}
+
+/// The generator of a layer: derived from the model's `seed`, the layer's `kind` and its
+/// `ordinal` among the layers of that kind (the `n` of `dense_n`), not from its position.
+///
+/// So the `n`-th `Dense` layer starts from the same weights whether or not `Dropout` or other
+/// weightless layers sit before it, and each `Dropout` layer draws its own masks: models that
+/// differ only by their dropout layers are compared from the same initial weights, and a
+/// `Dropout(0.0)` trains exactly like no `Dropout`.
+///
+/// ```
+/// use ndnet::rng::layer_rng;
+/// use rand::Rng;
+/// let a: u64 = layer_rng(7, "Dense", 1).random();
+/// assert_eq!(a, layer_rng(7, "Dense", 1).random::<u64>());
+/// assert_ne!(a, layer_rng(7, "Dropout", 1).random::<u64>());
+/// assert_ne!(a, layer_rng(7, "Dense", 2).random::<u64>());
+/// ```
+pub fn layer_rng(seed: u64, kind: &str, ordinal: usize) -> SmallRng {
+    // FNV-1a of the kind's name: stable across runs, platforms and compiler versions.
+    let kind_hash = kind.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    derive_rng(
+        derive_seed(seed, STREAM_LAYER, kind_hash),
+        STREAM_LAYER,
+        ordinal as u64,
+    )
 }

@@ -285,3 +285,58 @@ fn a_rejected_dropout_is_not_added_to_the_model() {
     assert!(model.add(Dropout::new(1.0)).is_err());
     assert!(model.layers().is_empty());
 }
+
+/// A 4 → 8 → 8 → 1 model with `dropouts` Dropout layers of `rate` after each hidden layer.
+fn paired_model(dropout: Option<f32>) -> Sequential {
+    let mut m = Sequential::new(4).with_seed(11);
+    m.add(Dense::new(8).activation(Activation::Relu)).unwrap();
+    if let Some(rate) = dropout {
+        m.add(Dropout::new(rate)).unwrap();
+    }
+    m.add(Dense::new(8).activation(Activation::Relu)).unwrap();
+    if let Some(rate) = dropout {
+        m.add(Dropout::new(rate)).unwrap();
+    }
+    m.add(Dense::new(1).activation(Activation::Sigmoid))
+        .unwrap();
+    m.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))
+        .unwrap();
+    m
+}
+
+#[test]
+fn dense_layers_start_from_the_same_weights_with_or_without_dropout_between_them() {
+    let plain = paired_model(None);
+    let dropped = paired_model(Some(0.5));
+    let bits = |m: &Sequential| -> Vec<Vec<u32>> {
+        m.get_weights()
+            .iter()
+            .map(|w| w.iter().map(|v| v.to_bits()).collect())
+            .collect()
+    };
+    assert_eq!(bits(&plain), bits(&dropped));
+}
+
+#[test]
+fn dropout_zero_trains_bitwise_like_no_dropout() {
+    let x = uniform(40, 4, -1.0, 1.0, 5);
+    let y = Array2::from_shape_fn((40, 1), |(i, _)| (i % 2) as f32);
+    let options = FitOptions {
+        epochs: 5,
+        batch_size: 8,
+        ..Default::default()
+    };
+    let mut plain = paired_model(None);
+    let mut dropped = paired_model(Some(0.0));
+    let h1 = plain.fit(&x, &y, &options).unwrap();
+    let h2 = dropped.fit(&x, &y, &options).unwrap();
+    let loss_bits = |h: &History| h.loss.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(loss_bits(&h1), loss_bits(&h2));
+    for (a, b) in plain.get_weights().iter().zip(dropped.get_weights().iter()) {
+        assert!(
+            a.iter()
+                .zip(b.iter())
+                .all(|(p, q)| p.to_bits() == q.to_bits())
+        );
+    }
+}
