@@ -30,6 +30,8 @@
 //! assert_eq!(model.param_count(), 60 * 60 + 60 + 60 * 30 + 30 + 30 + 1);
 //! # Ok::<(), ndnet::Error>(())
 //! ```
+//!
+//! Coming from Keras? [`doc::keras_users`] puts the tutorial's Keras lines beside ndnet's.
 
 pub mod activation;
 #[cfg(any(feature = "serde", feature = "download"))]
@@ -39,6 +41,7 @@ pub mod constraints;
 pub mod curves;
 pub mod data;
 pub mod datasets;
+pub mod doc;
 mod elementwise;
 pub mod error;
 pub mod experiments;
