@@ -31,6 +31,8 @@
 //! # Ok::<(), ndnet::Error>(())
 //! ```
 
+#![deny(unsafe_code)]
+
 pub mod activation;
 #[cfg(any(feature = "serde", feature = "download"))]
 mod atomic_file;
@@ -39,10 +41,12 @@ pub mod constraints;
 pub mod curves;
 pub mod data;
 pub mod datasets;
-mod elementwise;
 pub mod error;
 pub mod experiments;
-mod gemm;
+#[allow(unsafe_code)]
+mod kernels;
+// The kernels' former paths, still used across the crate.
+use kernels::elementwise;
 pub mod init;
 #[cfg(feature = "serde")]
 pub mod io;
