@@ -636,8 +636,8 @@ impl Sequential {
     }
 
     /// One gradient step on the batch `(x, y)`; returns the batch loss (before the update).
-    /// After the first call with a given batch size it performs no heap allocation (on x86-64
-    /// CPUs with AVX2 or AVX-512; see [`layers`](crate::layers)).
+    /// After the first call with a given batch size it performs no heap allocation (see
+    /// [`layers`](crate::layers)).
     pub fn train_on_batch<'a>(
         &mut self,
         x: impl AsArray<'a, f32, Ix2>,

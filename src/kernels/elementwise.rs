@@ -2,7 +2,10 @@
 //! (the common case: the model's buffers and weights), and fall back to `Zip` otherwise.
 //! Slices let the compiler vectorize without ndarray's per-call layout dispatch, which matters
 //! for the small arrays of a sonar-sized network. The slice loops are compiled three times
-//! (AVX-512, AVX2+FMA, baseline) and the widest one the CPU supports runs.
+//! (AVX-512, AVX2+FMA, baseline) and the one the matrix product uses runs (see
+//! [`path`](crate::kernels::gemm::path): the widest the CPU supports, or the baseline when
+//! `NDNET_PORTABLE` is set). The loops use no fused multiply-add, so the three give the same
+//! results.
 //!
 //! The operands must have the same shape: every function asserts it (in release builds too,
 //! O(1)) rather than zipping over the shorter one. Public callers check shapes first and
@@ -23,15 +26,16 @@ macro_rules! multiversion {
                 fn avx512<$F: $bound>($($arg: $ty),*) $body
                 #[target_feature(enable = "avx2,fma")]
                 fn avx2<$F: $bound>($($arg: $ty),*) $body
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports the features the function was compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: as above.
-                    return unsafe { avx2($($arg),*) };
+                match crate::kernels::gemm::path() {
+                    crate::kernels::gemm::Path::Avx512 => {
+                        // SAFETY: `path()` returns Avx512 only when the CPU supports AVX-512F.
+                        return unsafe { avx512($($arg),*) };
+                    }
+                    crate::kernels::gemm::Path::Avx2 => {
+                        // SAFETY: `path()` returns Avx2 only when the CPU supports AVX2 and FMA.
+                        return unsafe { avx2($($arg),*) };
+                    }
+                    crate::kernels::gemm::Path::Portable => {}
                 }
             }
             $body
