@@ -172,10 +172,11 @@ fn check_range(loss: &str, target: ArrayView2<f32>, lo: f32, hi: f32) -> Result<
 /// ```
 /// use ndnet::losses::{BinaryCrossentropy, Loss};
 /// use ndarray::array;
-/// let l = BinaryCrossentropy.loss(array![[1.0f32], [0.5]].view(), array![[0.0f32], [1.0]].view(), None);
+/// let l = BinaryCrossentropy.loss(array![[1.0f32], [0.5]].view(), array![[0.0f32], [1.0]].view(), None)?;
 /// // row 1: p is clipped to 1 - 1e-7, which is 1 - 2^-23 in f32: -ln(2^-23) = 15.942;
 /// // row 2: -ln 0.5 = 0.693; mean 8.318
 /// assert!((l - 8.318).abs() < 1e-3);
+/// # Ok::<(), ndnet::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BinaryCrossentropy;
