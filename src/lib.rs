@@ -32,7 +32,6 @@
 //! ```
 
 pub mod activation;
-#[cfg(any(feature = "serde", feature = "download"))]
 mod atomic_file;
 pub mod callbacks;
 pub mod constraints;
