@@ -68,13 +68,12 @@
 //! with a bias seen as `(units, 1)`). `training` is absent for an uncompiled model or one saved
 //! without its optimizer; such a model loads uncompiled.
 
-use std::fs;
 use std::path::Path;
 
 use ndarray::{Array2, ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file::write_atomic;
+use crate::atomic_file::{open_regular, read_bounded, write_atomic};
 use crate::error::{Error, ModelFileError, Result};
 use crate::layers::LayerConfig;
 use crate::losses;
@@ -88,9 +87,27 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The `format` field of the header.
 pub const FORMAT_NAME: &str = "ndnet.sequential";
 
-/// The widest layer a file may describe. Wider layers cannot be real models (a `Dense` layer
-/// that wide would need gigabytes); the bound keeps a corrupt width from reaching an allocation.
-pub const MAX_WIDTH: usize = 1 << 31;
+/// The widest layer (and the largest `input_dim`) a file may describe: 2²⁴ = 16,777,216. The
+/// bound keeps a corrupt width from reaching an allocation: layers without weights (dropout,
+/// noise) do not make the file grow with their width, so the file's size alone cannot bound it.
+pub const MAX_WIDTH: usize = 1 << 24;
+
+/// The most layers a file may describe: 10,000 (far more than any feed-forward network needs;
+/// loading that many takes milliseconds).
+pub const MAX_LAYERS: usize = 10_000;
+
+/// The largest optimizer update count a file may hold: 2⁵³. Counting on from there cannot
+/// overflow a `u64`, and every count up to it is exact as an `f64` (the optimizers compute
+/// their decay and bias corrections from it).
+pub const MAX_ITERATIONS: u64 = 1 << 53;
+
+/// The largest header a file may have: 64 MiB (a header takes about 400 bytes per layer).
+pub const MAX_HEADER_BYTES: u64 = 64 << 20;
+
+/// The largest file [`Sequential::load`] reads: 4 GiB. Larger files, and anything that is not
+/// a regular file (a FIFO, a device such as `/dev/zero`, a directory), are refused before
+/// reading.
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
 /// Bytes before the header: magic, version, header length.
 const PREFIX: usize = 8 + 4 + 8;
@@ -300,9 +317,15 @@ impl Sequential {
     /// Loads a model [`save`](Self::save)d to `path`. A file that is not a model, truncated,
     /// corrupt, from another format version or inconsistent gives [`Error::ModelFile`] saying
     /// what is wrong.
+    ///
+    /// Only a regular file of at most [`MAX_FILE_BYTES`] is read (symbolic links followed): a
+    /// FIFO, a device or a directory gives [`Error::Io`] at once instead of blocking or reading
+    /// without end. The limits [`MAX_LAYERS`], [`MAX_WIDTH`], [`MAX_ITERATIONS`] and
+    /// [`MAX_HEADER_BYTES`] bound what a file may describe.
     pub fn load(path: impl AsRef<Path>) -> Result<Sequential> {
         let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+        let (file, len) = open_regular(path, MAX_FILE_BYTES)?;
+        let bytes = read_bounded(file, len, MAX_FILE_BYTES, path)?;
         decode(&bytes, &path.display().to_string())
     }
 
@@ -402,6 +425,11 @@ fn unframe(bytes: &[u8]) -> Checked<Framed<'_>> {
         });
     }
     let header_len = u64::from_le_bytes(header_len);
+    if header_len > MAX_HEADER_BYTES {
+        return Err(ModelFileError::Header(format!(
+            "the header length {header_len} is above the limit of {MAX_HEADER_BYTES} bytes"
+        )));
+    }
     let room = (len - PREFIX - TRAILER) as u64;
     if header_len > room {
         return Err(ModelFileError::Truncated {
@@ -434,12 +462,11 @@ fn unframe(bytes: &[u8]) -> Checked<Framed<'_>> {
 /// The names and shapes of the tensors the file must hold: the weights the architecture
 /// implies (which the header's list must match), then the optimizer's buffers.
 fn tensor_list(header: &Header) -> Checked<Vec<(String, Vec<usize>)>> {
-    if header.input_dim > MAX_WIDTH {
-        return Err(ModelFileError::Header(format!(
-            "input_dim {} is above the limit of {MAX_WIDTH}",
-            header.input_dim
-        )));
-    }
+    check_limits(
+        header.input_dim,
+        header.layers.len(),
+        header.training.as_ref().map(|t| t.iterations),
+    )?;
     let mut expected = Vec::new();
     let mut width = header.input_dim;
     for (index, config) in header.layers.iter().enumerate() {
@@ -495,6 +522,28 @@ fn tensor_list(header: &Header) -> Checked<Vec<(String, Vec<usize>)>> {
         }
     }
     Ok(tensors)
+}
+
+/// Checks what a file describes against the loader's limits, independently of the format's
+/// framing: the input width (1 to [`MAX_WIDTH`]), the number of layers (at most
+/// [`MAX_LAYERS`]) and the optimizer's update count (at most [`MAX_ITERATIONS`]).
+fn check_limits(input_dim: usize, layers: usize, iterations: Option<u64>) -> Checked<()> {
+    if input_dim == 0 || input_dim > MAX_WIDTH {
+        return Err(ModelFileError::Header(format!(
+            "input_dim {input_dim} is outside 1..={MAX_WIDTH}"
+        )));
+    }
+    if layers > MAX_LAYERS {
+        return Err(ModelFileError::Header(format!(
+            "{layers} layers, above the limit of {MAX_LAYERS}"
+        )));
+    }
+    if let Some(n) = iterations.filter(|&n| n > MAX_ITERATIONS) {
+        return Err(ModelFileError::Training(format!(
+            "iterations {n} is above the limit of {MAX_ITERATIONS}"
+        )));
+    }
+    Ok(())
 }
 
 /// Reads the tensors from `data`, which holds exactly their values; refuses non-finite ones.
