@@ -546,6 +546,34 @@ fn check_limits(input_dim: usize, layers: usize, iterations: Option<u64>) -> Che
     Ok(())
 }
 
+/// Checks the values of an optimizer's state buffers, independently of the format: running
+/// averages of squared gradients (Adam's `v`, RMSprop's `ms`) cannot be negative (a negative
+/// one would turn the next update into NaN). `buffers` starts with the group's `slots`.
+fn check_state_group(
+    optimizer: &OptimizerConfig,
+    group: &str,
+    buffers: &[ArrayD<f32>],
+    slots: usize,
+) -> Checked<()> {
+    let squares = match optimizer {
+        OptimizerConfig::Adam { .. } => group == "v",
+        OptimizerConfig::RmsProp { .. } => group == "ms",
+        _ => false,
+    };
+    if !squares {
+        return Ok(());
+    }
+    for (slot, b) in buffers.iter().take(slots).enumerate() {
+        if let Some((position, &value)) = b.iter().enumerate().find(|(_, v)| **v < 0.0) {
+            return Err(ModelFileError::Training(format!(
+                "state buffer {group}/{slot} holds the negative value {value} at {position} \
+                 (it averages squares)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Reads the tensors from `data`, which holds exactly their values; refuses non-finite ones.
 fn read_tensors(data: &[u8], tensors: Vec<(String, Vec<usize>)>) -> Checked<Vec<ArrayD<f32>>> {
     let mut values = data
@@ -602,6 +630,12 @@ fn rebuild(
     let mut rest = state.into_iter();
     let mut buffers = Vec::with_capacity(t.state.len());
     for group in t.state {
+        check_state_group(
+            &t.optimizer,
+            &group.name,
+            rest.as_slice(),
+            group.shapes.len(),
+        )?;
         let slots = rest
             .by_ref()
             .take(group.shapes.len())

@@ -94,6 +94,59 @@ fn an_update_count_at_the_limit_loads_and_trains_to_finite_weights() {
     }
 }
 
+/// The byte offset of the first value of optimizer-state group `name` in a saved file.
+fn state_offset(bytes: &[u8], name: &str) -> usize {
+    let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;
+    let h: serde_json::Value = serde_json::from_slice(&bytes[20..20 + len]).unwrap();
+    let numel = |s: &serde_json::Value| -> usize {
+        s.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .product()
+    };
+    let mut floats: usize = h["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| numel(&w["shape"]))
+        .sum();
+    for g in h["training"]["state"].as_array().unwrap() {
+        if g["name"] == name {
+            assert!(!g["shapes"].as_array().unwrap().is_empty());
+            return 20 + len + 4 * floats;
+        }
+        floats += g["shapes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(numel)
+            .sum::<usize>();
+    }
+    panic!("no state group {name}");
+}
+
+#[test]
+fn a_negative_average_of_squares_in_the_optimizer_state_is_refused() {
+    for (bytes, group) in [
+        (trained(Adam::new(0.01)).to_bytes(true).unwrap(), "v/"),
+        (trained(RmsProp::new(0.01)).to_bytes(true).unwrap(), "ms/"),
+    ] {
+        // The first value of the group's first buffer.
+        let mut bytes = bytes;
+        let at = state_offset(&bytes, group.trim_end_matches('/'));
+        bytes[at..at + 4].copy_from_slice(&(-1.0f32).to_le_bytes());
+        let n = bytes.len() - 4;
+        bytes.truncate(n);
+        bytes.extend_from_slice(&io::crc32(&bytes).to_le_bytes());
+        let p = problem(Sequential::from_bytes(&bytes));
+        assert!(
+            matches!(&p, ModelFileError::Training(m) if m.contains(group) && m.contains("negative")),
+            "{p}"
+        );
+    }
+}
+
 /// A file of `n` `Dropout(0)` layers on 1 input, no weights.
 fn dropout_stack(n: usize) -> Vec<u8> {
     let mut model = Sequential::new(1);
