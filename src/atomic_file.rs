@@ -14,7 +14,7 @@
 //! device such as `/dev/zero` never ends), and never more than a stated number of bytes.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -317,35 +317,6 @@ fn file_kind(meta: &fs::Metadata) -> String {
         }
     }
     "not a regular file".into()
-}
-
-/// Reads all of `reader` (a file of `len_hint` bytes) into memory, failing once more than
-/// `max_bytes` arrive; the buffer is reserved once from the hint, fallibly.
-pub(crate) fn read_bounded(
-    reader: impl Read,
-    len_hint: u64,
-    max_bytes: u64,
-    path: &Path,
-) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let hint = usize::try_from(len_hint.min(max_bytes)).unwrap_or(usize::MAX);
-    bytes.try_reserve_exact(hint).map_err(|_| {
-        Error::io(
-            path,
-            io_error(
-                std::io::ErrorKind::OutOfMemory,
-                format!("cannot allocate {len_hint} bytes"),
-            ),
-        )
-    })?;
-    reader
-        .take(max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > max_bytes {
-        return Err(too_large(path, max_bytes));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
