@@ -346,6 +346,15 @@ fn a_very_long_line_is_read_field_by_field() {
     assert_eq!(data.labels, vec!["M", "R"]);
 }
 
+#[test]
+fn a_very_long_label_is_trimmed_and_kept_whole() {
+    let label = "L".repeat(100_000);
+    let text = format!("0.5,  {label} \n1.5,R\n");
+    let data = ndnet::data::read_csv(text.as_bytes()).unwrap();
+    assert_eq!(data.labels, vec![label, "R".to_string()]);
+    assert_eq!(data.features, ndarray::array![[0.5f32], [1.5]]);
+}
+
 // ---- Writing ------------------------------------------------------------------------------
 
 #[test]

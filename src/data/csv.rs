@@ -276,7 +276,7 @@ impl CsvLoader {
                 if past_width {
                     // Only counted: the row is reported as too long.
                 } else if known_label == Some(j) {
-                    label = Some((utf8_label(&field, line, j + 1, &csv_err)?, j + 1));
+                    label = Some((utf8_label(&mut field, line, j + 1, &csv_err)?, j + 1));
                 } else if known_label.is_some() {
                     parse(&field, j + 1, &mut feature_error)?;
                 } else {
@@ -345,7 +345,7 @@ impl CsvLoader {
                     }
                 };
                 if known_label.is_none() {
-                    label = Some((utf8_label(&held, line, expected, &csv_err)?, expected));
+                    label = Some((utf8_label(&mut held, line, expected, &csv_err)?, expected));
                 }
             }
             if let Some(e) = feature_error {
@@ -392,8 +392,10 @@ impl CsvLoader {
 
 /// A label's text: UTF-8, trimmed, without line breaks or NUL characters (which a quoted
 /// field can hold, and which would make a label no one can type or print).
+///
+/// A long label takes `bytes`' buffer instead of copying it (the buffer is left empty).
 fn utf8_label(
-    bytes: &[u8],
+    bytes: &mut Vec<u8>,
     line: u64,
     column: usize,
     csv_err: &impl Fn(u64, usize, String) -> Error,
@@ -413,7 +415,16 @@ fn utf8_label(
             format!("the label {text:?} contains {what}"),
         ));
     }
-    Ok(text.to_owned())
+    if text.len() < 1 << 16 {
+        return Ok(text.to_owned());
+    }
+    let (start, end) = (text.as_ptr() as usize - bytes.as_ptr() as usize, text.len());
+    let mut owned = std::mem::take(bytes);
+    owned.truncate(start + end);
+    owned.drain(..start);
+    owned.shrink_to_fit();
+    String::from_utf8(owned)
+        .map_err(|_| csv_err(line, column, "the text is not valid UTF-8".to_owned()))
 }
 
 enum FieldError {
