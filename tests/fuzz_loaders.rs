@@ -160,7 +160,7 @@ fn mutate_header(h: &mut Value, rng: &mut SmallRng) {
     match rng.random_range(0..7) {
         0 | 1 => {
             let x = EXTREMES[rng.random_range(0..EXTREMES.len())];
-            *slot = if x.fract() == 0.0 && x >= 0.0 && x < 1.8e19 {
+            *slot = if x.fract() == 0.0 && (0.0..1.8e19).contains(&x) {
                 Value::from(x as u64)
             } else if x == 1.8446744073709552e19 {
                 Value::from(u64::MAX)

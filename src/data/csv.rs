@@ -201,10 +201,7 @@ impl CsvLoader {
         if self.has_header {
             let line = 1;
             let mut n = 0;
-            loop {
-                let Some(record_end) = read_field(&mut fields, &mut field)? else {
-                    break;
-                };
+            while let Some(record_end) = read_field(&mut fields, &mut field)? {
                 n += 1;
                 utf8(&field, line, n)?;
                 if record_end {
@@ -361,7 +358,7 @@ impl CsvLoader {
                 return Err(csv_err(line, column, "empty label".to_owned()));
             }
             if let Some(allowed) = &self.allowed_labels
-                && !allowed.iter().any(|a| *a == label)
+                && !allowed.contains(&label)
             {
                 return Err(csv_err(
                     line,
