@@ -37,7 +37,6 @@
 #![deny(unsafe_code)]
 
 pub mod activation;
-#[cfg(any(feature = "serde", feature = "download"))]
 mod atomic_file;
 pub mod callbacks;
 pub mod constraints;
