@@ -201,7 +201,9 @@ pub trait Callback {
         Ok(Control::Continue)
     }
 
-    /// After the last epoch, whether training ran out of epochs or was stopped.
+    /// After the last epoch, whether training ran out of epochs, was stopped or failed (a
+    /// divergence, an error of any callback): it runs on every path once `on_train_begin` has
+    /// been called.
     fn on_train_end(&mut self, model: &mut Sequential) -> Result<()> {
         let _ = model;
         Ok(())
@@ -580,7 +582,7 @@ impl fmt::Debug for LearningRateScheduler {
 fn set_learning_rate(model: &mut Sequential, lr: f32) -> Result<()> {
     validate::non_negative("LearningRateScheduler", "learning_rate", lr)?;
     if let Some(opt) = model.optimizer_mut() {
-        opt.set_learning_rate(lr);
+        opt.set_learning_rate(lr)?;
     }
     Ok(())
 }

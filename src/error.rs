@@ -104,7 +104,8 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
-    /// Training produced a non-finite loss.
+    /// Training produced a non-finite loss. The step was not taken: the weights and the
+    /// optimizer state are bitwise as before it.
     #[error(
         "the loss became {loss} at epoch {epoch}, batch {batch}; lower the learning rate or check the data"
     )]
@@ -115,6 +116,40 @@ pub enum Error {
         batch: usize,
         /// The loss value.
         loss: f32,
+    },
+    /// A training step produced a non-finite gradient, or an update that would have made a weight
+    /// non-finite (NaN or infinite). The step was undone: the weights and the optimizer state are
+    /// bitwise as before it.
+    #[error(
+        "the {} of {tensor} became non-finite at epoch {epoch}, batch {batch}, with a finite loss; the step was undone; lower the learning rate or check the data",
+        if *.gradient { "gradient" } else { "update" }
+    )]
+    DivergedUpdate {
+        /// Epoch (1-based; 0 for `train_on_batch` outside `fit`).
+        epoch: usize,
+        /// Batch within the epoch (1-based).
+        batch: usize,
+        /// The parameter, as `layer/name`, e.g. `dense_1/kernel`.
+        tensor: String,
+        /// `true` when its gradient was non-finite, `false` when the update (optimizer step and
+        /// constraint) would have made its weights non-finite.
+        gradient: bool,
+    },
+    /// [`fit`](crate::Sequential::fit) stopped with an error once training had begun (in a
+    /// callback, a diverging step, a failed checkpoint, ...). `history` holds the epochs
+    /// completed before it; `on_train_end` of every callback has run (so
+    /// `EarlyStopping::restore_best_weights` has restored its weights). See
+    /// [`root`](Error::root) and [`history`](Error::history).
+    ///
+    /// It displays as the error that stopped training, so messages read the same whether or
+    /// not `fit` wrapped them.
+    #[error("{source}")]
+    Fit {
+        /// What stopped training.
+        #[source]
+        source: Box<Error>,
+        /// The logs of the completed epochs.
+        history: Box<crate::model::History>,
     },
     /// A value in a CSV file could not be used.
     #[error("{path}: line {line}, column {column}: {message}")]
@@ -174,6 +209,39 @@ impl Error {
             value: value.to_string(),
             reason: reason.into(),
         }
+    }
+
+    /// The error that stopped `fit` for an [`Error::Fit`], this error otherwise: match on it to
+    /// tell a divergence from a failed checkpoint whether or not `fit` wrapped it.
+    ///
+    /// ```
+    /// use ndnet::Error;
+    /// let e = Error::InvalidState("x".into());
+    /// assert!(matches!(e.root(), Error::InvalidState(_)));
+    /// ```
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Fit { source, .. } => source.root(),
+            other => other,
+        }
+    }
+
+    /// The [`History`](crate::History) of the epochs `fit` completed before this error, when
+    /// `fit` returned it ([`Error::Fit`]).
+    pub fn history(&self) -> Option<&crate::model::History> {
+        match self {
+            Error::Fit { history, .. } => Some(history),
+            _ => None,
+        }
+    }
+
+    /// Whether training diverged: [`Error::Diverged`] or [`Error::DivergedUpdate`], wrapped in
+    /// [`Error::Fit`] or not.
+    pub fn is_divergence(&self) -> bool {
+        matches!(
+            self.root(),
+            Error::Diverged { .. } | Error::DivergedUpdate { .. }
+        )
     }
 
     #[allow(dead_code)]

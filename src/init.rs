@@ -190,3 +190,52 @@ fn fill_normal<D: Dimension, R: Rng + ?Sized>(
         *v = (mean + std * z) as f32;
     }
 }
+
+/// The most bytes one buffer may take: `isize::MAX`, Rust's limit for any allocation.
+const MAX_BYTES: usize = isize::MAX as usize;
+
+/// `len` copies of `value` in a new vector, or an `InvalidParameter` error naming `owner` and
+/// `what` when `len` elements cannot be allocated: more than `isize::MAX` bytes, or memory the
+/// system refuses to reserve. Nothing is allocated on an error.
+pub(crate) fn try_vec<T: Clone>(owner: &str, what: &str, len: usize, value: T) -> Result<Vec<T>> {
+    let too_large = |why: &str| {
+        Error::param(
+            owner,
+            what,
+            len,
+            format!("{len} elements of {} bytes {why}", std::mem::size_of::<T>()),
+        )
+    };
+    if len
+        .checked_mul(std::mem::size_of::<T>())
+        .is_none_or(|bytes| bytes > MAX_BYTES)
+    {
+        return Err(too_large("exceed the largest possible allocation"));
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| too_large("cannot be allocated"))?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+/// A zero `(rows, cols)` array, or the error of [`try_vec`] (also when `rows · cols`
+/// overflows) before allocating.
+pub(crate) fn try_zeros2(
+    owner: &str,
+    what: &str,
+    rows: usize,
+    cols: usize,
+) -> Result<ndarray::Array2<f32>> {
+    let len = rows.checked_mul(cols).ok_or_else(|| {
+        Error::param(
+            owner,
+            what,
+            format!("({rows}, {cols})"),
+            "has more elements than memory can address",
+        )
+    })?;
+    let v = try_vec(owner, what, len, 0.0f32)?;
+    ndarray::Array2::from_shape_vec((rows, cols), v)
+        .map_err(|e| Error::param(owner, what, format!("({rows}, {cols})"), e.to_string()))
+}

@@ -97,10 +97,10 @@ pub const MAX_WIDTH: usize = 1 << 24;
 /// loading that many takes milliseconds).
 pub const MAX_LAYERS: usize = 10_000;
 
-/// The largest optimizer update count a file may hold: 2⁵³. Counting on from there cannot
-/// overflow a `u64`, and every count up to it is exact as an `f64` (the optimizers compute
-/// their decay and bias corrections from it).
-pub const MAX_ITERATIONS: u64 = 1 << 53;
+/// The largest optimizer update count a file may hold: the optimizers' own limit,
+/// [`optimizers::MAX_ITERATIONS`](crate::optimizers::MAX_ITERATIONS) (2⁵³, every count up to it
+/// exact as an `f64`). A model loaded at the limit refuses to take another step.
+pub use crate::optimizers::MAX_ITERATIONS;
 
 /// The largest header a file may have: 64 MiB (a header takes about 400 bytes per layer).
 pub const MAX_HEADER_BYTES: u64 = 64 << 20;

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::layers::{Layer, Mode};
 use crate::losses::Loss;
 use crate::metrics::Accuracy;
-use crate::optimizers::Optimizer;
+use crate::optimizers::{MAX_ITERATIONS, Optimizer, OptimizerState};
 use crate::rng::{STREAM_SHUFFLE, derive_rng, layer_rng};
 use crate::validate;
 
@@ -162,6 +162,8 @@ struct Compiled {
 }
 
 /// Buffers the model owns and reuses: allocated for the largest batch seen, then only sliced.
+/// The model has two: one for the training step and one for inference (`predict`, `evaluate`,
+/// `forward`), so inference from a callback between steps cannot touch the step's batch.
 #[derive(Debug, Clone, Default)]
 struct Workspace {
     rows: usize,
@@ -174,19 +176,27 @@ struct Workspace {
     y: Array2<f32>,
     /// The batch's sample weights.
     w: Array1<f32>,
+    /// The parameters before the last update (training only), to undo a non-finite one.
+    params: Vec<Array2<f32>>,
+    /// The optimizer state before the last update (training only).
+    opt_state: OptimizerState,
 }
 
 impl Workspace {
-    fn ensure(&mut self, rows: usize, layers: &[Box<dyn Layer>], in_dim: usize, out_dim: usize) {
-        let fits = self.rows >= rows
+    /// Whether the buffers hold `rows` rows for these layers.
+    fn fits(&self, rows: usize, layers: &[Box<dyn Layer>], in_dim: usize, out_dim: usize) -> bool {
+        self.rows >= rows
             && self.acts.len() == layers.len()
             && self.x.ncols() == in_dim
             && self.y.ncols() == out_dim
             && layers
                 .iter()
                 .zip(&self.acts)
-                .all(|(l, a)| a.ncols() == l.output_dim());
-        if fits {
+                .all(|(l, a)| a.ncols() == l.output_dim())
+    }
+
+    fn ensure(&mut self, rows: usize, layers: &[Box<dyn Layer>], in_dim: usize, out_dim: usize) {
+        if self.fits(rows, layers, in_dim, out_dim) {
             return;
         }
         let rows = rows.max(self.rows);
@@ -221,6 +231,26 @@ fn head_mut(a: &mut Array2<f32>, rows: usize) -> ArrayViewMut2<'_, f32> {
     } else {
         a.slice_mut(s![..rows, ..])
     }
+}
+
+/// Inputs, targets and optional sample weights.
+type Labeled<'a> = (
+    ArrayView2<'a, f32>,
+    ArrayView2<'a, f32>,
+    Option<ArrayView1<'a, f32>>,
+);
+
+/// What `fit` trains on, once checked and split.
+#[derive(Clone, Copy)]
+struct TrainingData<'a> {
+    x: ArrayView2<'a, f32>,
+    y: ArrayView2<'a, f32>,
+    /// Per-row training weights.
+    weights: Option<ArrayView1<'a, f32>>,
+    /// `(x, y, sample weights)` evaluated after each epoch.
+    validation: Option<Labeled<'a>>,
+    /// Rows per batch.
+    batch: usize,
 }
 
 /// Where a training step finds its batch.
@@ -321,9 +351,129 @@ fn backward(
     Ok(())
 }
 
+/// Why a training step was not taken (or was undone).
+enum StepFailure {
+    /// The model is not compiled (e.g. a callback added a layer).
+    Uncompiled,
+    /// A shape or parameter check failed (e.g. a layer replaced through `layers_mut`).
+    Invalid(Error),
+    /// The optimizer has done [`MAX_ITERATIONS`] updates.
+    Exhausted,
+    /// The loss was not finite.
+    Loss(f32),
+    /// A parameter's gradient (`gradient`) or updated value was not finite.
+    Tensor {
+        /// Layer index and parameter name.
+        layer: usize,
+        name: &'static str,
+        gradient: bool,
+    },
+}
+
+impl StepFailure {
+    /// The error `fit` or `train_on_batch` reports.
+    fn into_error(self, names: &[String], epoch: usize, batch: usize) -> Error {
+        match self {
+            StepFailure::Invalid(e) => e,
+            StepFailure::Uncompiled => Error::InvalidState(format!(
+                "epoch {epoch}, batch {batch}: the model is no longer compiled (a layer was \
+                 added during training, e.g. by a callback); change the model before or after \
+                 fit and compile it again"
+            )),
+            StepFailure::Exhausted => Error::InvalidState(format!(
+                "the optimizer has done {MAX_ITERATIONS} updates, the most it can continue from; \
+                 compile the model again to reset it"
+            )),
+            StepFailure::Loss(loss) => Error::Diverged { epoch, batch, loss },
+            StepFailure::Tensor {
+                layer,
+                name,
+                gradient,
+            } => Error::DivergedUpdate {
+                epoch,
+                batch,
+                tensor: format!("{}/{name}", names.get(layer).map_or("?", |n| n.as_str())),
+                gradient,
+            },
+        }
+    }
+}
+
+/// Whether every value is finite (an OR over the exponent bits, which vectorizes).
+#[inline]
+fn all_finite(a: ArrayView2<f32>) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    match a.as_slice() {
+        Some(s) => {
+            s.iter()
+                .fold(0u32, |acc, &v| acc | u32::from(v.to_bits() & EXP == EXP))
+                == 0
+        }
+        None => a.iter().all(|v| v.is_finite()),
+    }
+}
+
+/// Checks every parameter gradient is finite and copies the parameters into `saved` (reusing
+/// its buffers). Returns the first parameter with a non-finite gradient.
+fn check_grads_and_save(
+    layers: &mut [Box<dyn Layer>],
+    saved: &mut Vec<Array2<f32>>,
+) -> Option<(usize, &'static str)> {
+    let mut slot = 0;
+    let mut bad = None;
+    for (i, layer) in layers.iter_mut().enumerate() {
+        layer.visit_params(&mut |p| {
+            if bad.is_none() && !all_finite(p.grad) {
+                bad = Some((i, p.name));
+            }
+            if saved.len() <= slot {
+                saved.push(Array2::zeros((0, 0)));
+            }
+            if saved[slot].dim() != p.value.dim() {
+                saved[slot] = Array2::zeros(p.value.dim());
+            }
+            saved[slot].assign(&p.value);
+            slot += 1;
+        });
+    }
+    bad
+}
+
+/// The first parameter whose value is not finite.
+fn first_non_finite(layers: &mut [Box<dyn Layer>]) -> Option<(usize, &'static str)> {
+    let mut bad = None;
+    for (i, layer) in layers.iter_mut().enumerate() {
+        layer.visit_params(&mut |p| {
+            if bad.is_none() && !all_finite(p.value.view()) {
+                bad = Some((i, p.name));
+            }
+        });
+    }
+    bad
+}
+
+/// Puts back the parameters [`check_grads_and_save`] saved.
+fn restore_params(layers: &mut [Box<dyn Layer>], saved: &[Array2<f32>]) {
+    let mut slot = 0;
+    for layer in layers.iter_mut() {
+        layer.visit_params(&mut |mut p| {
+            if let Some(s) = saved.get(slot) {
+                p.value.assign(s);
+            }
+            slot += 1;
+        });
+    }
+}
+
+impl From<Error> for StepFailure {
+    fn from(e: Error) -> Self {
+        StepFailure::Invalid(e)
+    }
+}
+
 /// Applies the optimizer to every parameter, then each parameter's constraint. A parameter
 /// whose gradient has another shape, or a constraint that fails, stops the update with an
-/// error (the parameters before it are already updated).
+/// error (the parameters before it are already updated; the step puts them back).
 fn apply_updates(layers: &mut [Box<dyn Layer>], optimizer: &mut dyn Optimizer) -> Result<()> {
     let mut slot = 0;
     let mut failed = None;
@@ -394,7 +544,10 @@ pub struct Sequential {
     kind_counts: HashMap<&'static str, usize>,
     compiled: Option<Compiled>,
     shuffle_rng: SmallRng,
+    /// The training step's buffers.
     ws: Workspace,
+    /// Inference's buffers.
+    infer: Workspace,
 }
 
 impl Sequential {
@@ -412,6 +565,7 @@ impl Sequential {
             compiled: None,
             shuffle_rng: derive_rng(seed, STREAM_SHUFFLE, 0),
             ws: Workspace::default(),
+            infer: Workspace::default(),
         }
     }
 
@@ -470,6 +624,18 @@ impl Sequential {
                 "layer {index} ({}): output width is 0",
                 layer.kind()
             )));
+        }
+        // An initializer whose parameters overflow f32 (e.g. a normal with stddev f32::MAX)
+        // would leave infinite weights.
+        if let Some((_, name)) = first_non_finite(std::slice::from_mut(&mut layer)) {
+            return Err(Error::Layer {
+                index,
+                kind: layer.kind().to_string(),
+                source: Box::new(Error::InvalidState(format!(
+                    "the {name} initializer produced non-finite weights; use smaller \
+                     initializer parameters"
+                ))),
+            });
         }
         let base = layer.kind().to_lowercase();
         self.names.push(if ordinal == 0 {
@@ -636,8 +802,10 @@ impl Sequential {
     }
 
     /// One gradient step on the batch `(x, y)`; returns the batch loss (before the update).
-    /// After the first call with a given batch size it performs no heap allocation (see
-    /// [`layers`](crate::layers)).
+    /// A non-finite loss ([`Error::Diverged`], epoch 0), gradient or updated weight
+    /// ([`Error::DivergedUpdate`]) is an error and leaves the weights and the optimizer state
+    /// bitwise as before the call. After the first call with a given batch size it performs no heap allocation (on x86-64
+    /// CPUs with AVX2 or AVX-512; see [`layers`](crate::layers)).
     pub fn train_on_batch<'a>(
         &mut self,
         x: impl AsArray<'a, f32, Ix2>,
@@ -646,15 +814,10 @@ impl Sequential {
         let (x, y) = (x.into(), y.into_targets());
         self.compiled_or("train_on_batch")?;
         self.check_xy("train_on_batch", x, y)?;
-        let (loss, _) = self.step(Batch::Given(x, y), true)?;
-        if !loss.is_finite() {
-            return Err(Error::Diverged {
-                epoch: 0,
-                batch: 1,
-                loss,
-            });
+        match self.step(Batch::Given(x, y), true) {
+            Ok((loss, _)) => Ok(loss),
+            Err(f) => Err(f.into_error(&self.names, 0, 1)),
         }
-        Ok(loss)
     }
 
     /// Forward in training mode, loss gradient and backward on `(x, y)`, without updating the
@@ -669,7 +832,10 @@ impl Sequential {
         let (x, y) = (x.into(), y.into_targets());
         self.compiled_or("compute_gradients")?;
         self.check_xy("compute_gradients", x, y)?;
-        Ok(self.step(Batch::Given(x, y), false)?.0)
+        match self.step(Batch::Given(x, y), false) {
+            Ok((loss, _)) | Err(StepFailure::Loss(loss)) => Ok(loss),
+            Err(f) => Err(f.into_error(&self.names, 0, 1)),
+        }
     }
 
     /// Runs the layers on `x` in the given mode and returns a view of the output
@@ -683,13 +849,19 @@ impl Sequential {
         let x = x.into();
         self.check_x("forward", x)?;
         let dims = (self.input_dim, self.output_dim());
-        forward_view(&mut self.layers, &mut self.ws, x, dims, mode)
+        let out = forward_view(&mut self.layers, &mut self.infer, x, dims, mode)?;
+        check_finite(|| OUTPUT_OVERFLOW.replace("{what}", "forward"), out)?;
+        Ok(out)
     }
 
     /// Forward in training mode, loss gradient, backward, update, constraints. Returns the batch
     /// loss and the number of correct predictions. Checks first that the layers' widths chain
     /// and match the targets (a callback may have replaced a layer since the last step).
-    fn step(&mut self, batch: Batch<'_>, update: bool) -> Result<(f32, usize)> {
+    ///
+    /// With `update`, a step whose loss or gradients are not finite is not taken, and one whose
+    /// update makes a weight non-finite is undone (weights and optimizer state are put back from
+    /// copies in the workspace): on an error both are bitwise as before the step.
+    fn step(&mut self, batch: Batch<'_>, update: bool) -> Result<(f32, usize), StepFailure> {
         let (rows, y_width) = match batch {
             Batch::Given(x, y) => (x.nrows(), y.ncols()),
             Batch::Workspace { rows, .. } => (rows, self.ws.y.ncols()),
@@ -697,11 +869,11 @@ impl Sequential {
         let (in_dim, out_dim) = (self.input_dim, self.output_dim());
         check_chain(&self.layers, in_dim, "training step")?;
         if y_width != out_dim {
-            return Err(Error::ShapeMismatch {
+            return Err(StepFailure::Invalid(Error::ShapeMismatch {
                 what: "training step: targets (the model's output width changed)".into(),
                 expected: vec![rows, out_dim],
                 found: vec![rows, y_width],
-            });
+            }));
         }
         let metric = self.accuracy_metric();
         let Sequential {
@@ -711,12 +883,11 @@ impl Sequential {
             ..
         } = self;
         let Some(c) = compiled.as_mut() else {
-            return Err(Error::InvalidState(
-                "training step on a model that is not compiled (a layer was added since \
-                 compile?): call model.compile(loss, optimizer) first"
-                    .into(),
-            ));
+            return Err(StepFailure::Uncompiled);
         };
+        if update && c.optimizer.iterations() >= MAX_ITERATIONS {
+            return Err(StepFailure::Exhausted);
+        }
         ws.ensure(rows, layers, in_dim, out_dim);
         let Workspace {
             acts,
@@ -724,6 +895,8 @@ impl Sequential {
             x: wx,
             y: wy,
             w: ww,
+            params: saved,
+            opt_state,
             ..
         } = ws;
         let (x, y, w) = match batch {
@@ -743,8 +916,42 @@ impl Sequential {
             + regularization_loss(layers);
         let (correct, _) = metric.count(out, y);
         backward(layers, acts, grads, x)?;
-        if update {
-            apply_updates(layers, c.optimizer.as_mut())?;
+        if !loss.is_finite() {
+            return Err(StepFailure::Loss(loss));
+        }
+        if !update {
+            return Ok((loss, correct));
+        }
+        if let Some((layer, name)) = check_grads_and_save(layers, saved) {
+            return Err(StepFailure::Tensor {
+                layer,
+                name,
+                gradient: true,
+            });
+        }
+        c.optimizer.save_state(opt_state);
+        let applied = apply_updates(layers, c.optimizer.as_mut());
+        let sized = opt_state.buffers.iter().any(|b| !b.slots.is_empty());
+        if let Err(e) = applied {
+            restore_params(layers, saved);
+            let _ = c.optimizer.restore_state(opt_state);
+            return Err(StepFailure::Invalid(e));
+        }
+        if let Some((layer, name)) = first_non_finite(layers) {
+            restore_params(layers, saved);
+            // The optimizers of this crate always restore; one defined elsewhere without
+            // `set_state` keeps its state (documented at `Optimizer::restore_state`).
+            let _ = c.optimizer.restore_state(opt_state);
+            return Err(StepFailure::Tensor {
+                layer,
+                name,
+                gradient: false,
+            });
+        }
+        if !sized {
+            // The optimizer allocated its buffers in this step: size the copy now, so that the
+            // next steps copy into it without allocating.
+            c.optimizer.save_state(opt_state);
         }
         Ok((loss, correct))
     }
@@ -753,8 +960,14 @@ impl Sequential {
     ///
     /// Each epoch shuffles the sample order (when `options.shuffle`), walks it in batches of
     /// `options.batch_size` (the last batch may be smaller), and takes one optimizer step per
-    /// batch on the batch's mean loss. Stops with [`Error::Diverged`] when a batch loss is not
-    /// finite.
+    /// batch on the batch's mean loss.
+    ///
+    /// A step whose loss is not finite ([`Error::Diverged`]), whose gradients are not finite, or
+    /// whose update would make a weight non-finite ([`Error::DivergedUpdate`]) is not taken:
+    /// the weights and the optimizer state stay bitwise as they were before it, and `fit` stops.
+    /// Invalid arguments are reported as they are; an error once training has begun comes
+    /// wrapped in [`Error::Fit`], with the [`History`] of the completed epochs
+    /// ([`Error::history`]; [`Error::root`] is the error itself).
     pub fn fit<'a>(
         &mut self,
         x: impl AsArray<'a, f32, Ix2>,
@@ -770,9 +983,15 @@ impl Sequential {
     /// Callbacks are called in order: `on_train_begin`, then for each epoch `on_epoch_begin`,
     /// `on_train_batch_begin` before every batch, and `on_epoch_end` with the epoch's
     /// [`EpochLogs`] (after the validation pass); training stops after an epoch where any
-    /// callback returned [`Control::Stop`]; `on_train_end` runs last (also after a stop). An
-    /// error from a callback ends `fit` with that error. The training step itself stays free
-    /// of allocations; callbacks run between steps.
+    /// callback returned [`Control::Stop`]; `on_train_end` runs last, for every callback, on
+    /// every path once `on_train_begin` has been called: after a stop, a divergence or an error
+    /// (of a callback too), so `EarlyStopping::restore_best_weights` restores its weights then
+    /// as well. An error from a callback ends `fit` with that error (wrapped in [`Error::Fit`]
+    /// with the completed epochs' [`History`]; when several fail, the first). A callback that
+    /// adds a layer (uncompiling the model) or changes the layers' widths ends `fit` with an
+    /// `InvalidState` error saying so. Callbacks may call `predict`, `evaluate` or `forward`:
+    /// inference has its own buffers and never changes what is trained. The training step
+    /// itself stays free of allocations; callbacks run between steps.
     ///
     /// ```
     /// use ndnet::prelude::*;
@@ -838,21 +1057,73 @@ impl Sequential {
         let batch = options.batch_size.min(n);
         let (in_dim, out_dim) = (self.input_dim, self.output_dim());
         self.ws.ensure(batch, &self.layers, in_dim, out_dim);
+        let mut history = History::default();
+        let data = TrainingData {
+            x,
+            y,
+            weights: weights.as_ref().map(|w| w.view()),
+            validation,
+            batch,
+        };
+        let trained = self.train_epochs(&data, options, callbacks, &mut history);
+        // `on_train_end` runs on every path once training has begun, for every callback (so
+        // `EarlyStopping` restores its best weights after an error too); the first error wins.
+        let mut result = trained;
+        for cb in callbacks.iter_mut() {
+            let ended = cb.on_train_end(self);
+            if result.is_ok() {
+                result = ended;
+            }
+        }
+        match result {
+            Ok(()) => Ok(history),
+            Err(source) => Err(Error::Fit {
+                source: Box::new(source),
+                history: Box::new(history),
+            }),
+        }
+    }
+
+    /// The epochs of [`fit_with_callbacks`](Self::fit_with_callbacks), from `on_train_begin`
+    /// to the last `on_epoch_end`, appending each completed epoch to `history`.
+    fn train_epochs(
+        &mut self,
+        data: &TrainingData<'_>,
+        options: &FitOptions<'_>,
+        callbacks: &mut [&mut dyn Callback],
+        history: &mut History,
+    ) -> Result<()> {
+        let TrainingData {
+            x,
+            y,
+            weights,
+            validation,
+            batch,
+        } = *data;
+        let n = x.nrows();
+        let out_dim = self.output_dim();
+        let shape = self.shape();
         let metric = self.accuracy_metric();
         let mut order: Vec<usize> = (0..n).collect();
-        let mut history = History::default();
         for cb in callbacks.iter_mut() {
             cb.on_train_begin(self)?;
         }
+        self.check_unchanged(shape, 0, 0)?;
         for epoch in 0..options.epochs {
             for cb in callbacks.iter_mut() {
                 cb.on_epoch_begin(epoch, self)?;
             }
+            self.check_unchanged(shape, epoch + 1, 0)?;
             if options.shuffle {
                 order.shuffle(&mut self.shuffle_rng);
             }
             let (mut loss_sum, mut correct) = (0.0f64, 0usize);
             for (b, idx) in order.chunks(batch).enumerate() {
+                for cb in callbacks.iter_mut() {
+                    cb.on_train_batch_begin(self)?;
+                }
+                self.check_unchanged(shape, epoch + 1, b + 1)?;
+                // The batch is copied after the callbacks, so nothing they do reaches it.
                 for (k, &i) in idx.iter().enumerate() {
                     self.ws.x.row_mut(k).assign(&x.row(i));
                     self.ws.y.row_mut(k).assign(&y.row(i));
@@ -860,19 +1131,11 @@ impl Sequential {
                         self.ws.w[k] = w[i];
                     }
                 }
-                for cb in callbacks.iter_mut() {
-                    cb.on_train_batch_begin(self)?;
-                }
                 let rows = idx.len();
                 let weighted = weights.is_some();
-                let (loss, c) = self.step(Batch::Workspace { rows, weighted }, true)?;
-                if !loss.is_finite() {
-                    return Err(Error::Diverged {
-                        epoch: epoch + 1,
-                        batch: b + 1,
-                        loss,
-                    });
-                }
+                let (loss, c) = self
+                    .step(Batch::Workspace { rows, weighted }, true)
+                    .map_err(|f| f.into_error(&self.names, epoch + 1, b + 1))?;
                 loss_sum += loss as f64 * rows as f64;
                 correct += c;
             }
@@ -891,7 +1154,7 @@ impl Sequential {
             };
             history.push(&logs);
             if options.verbose {
-                println!("{}", epoch_line(epoch + 1, options.epochs, &history));
+                println!("{}", epoch_line(epoch + 1, options.epochs, history));
             }
             let mut stop = false;
             for cb in callbacks.iter_mut() {
@@ -901,10 +1164,33 @@ impl Sequential {
                 break;
             }
         }
-        for cb in callbacks.iter_mut() {
-            cb.on_train_end(self)?;
+        Ok(())
+    }
+
+    /// The architecture `fit` checks callbacks leave alone: input width, layer count, output
+    /// width.
+    fn shape(&self) -> (usize, usize, usize) {
+        (self.input_dim, self.layers.len(), self.output_dim())
+    }
+
+    /// `InvalidState` when a callback uncompiled the model or changed its architecture during
+    /// `fit` (`epoch`/`batch` 1-based, 0 before the first).
+    fn check_unchanged(
+        &self,
+        shape: (usize, usize, usize),
+        epoch: usize,
+        batch: usize,
+    ) -> Result<()> {
+        if self.compiled.is_none() {
+            return Err(StepFailure::Uncompiled.into_error(&self.names, epoch, batch));
         }
-        Ok(history)
+        if self.shape() != shape || !self.ws.fits(self.ws.rows, &self.layers, shape.0, shape.2) {
+            return Err(Error::InvalidState(format!(
+                "epoch {epoch}, batch {batch}: the model's layers changed during training (e.g. \
+                 in a callback); change the model before or after fit"
+            )));
+        }
+        Ok(())
     }
 
     /// Loss and accuracy on `(x, y)` in inference mode (dropout off). The loss includes the
@@ -931,7 +1217,7 @@ impl Sequential {
         let Sequential {
             layers,
             compiled,
-            ws,
+            infer: ws,
             ..
         } = self;
         let Some(c) = compiled.as_ref() else {
@@ -965,19 +1251,21 @@ impl Sequential {
     }
 
     /// The model's outputs for `x` in inference mode: probabilities for a sigmoid or softmax
-    /// output, `(rows, outputs)`.
+    /// output, `(rows, outputs)`. An output that overflows `f32` (NaN or infinite) is a
+    /// `NonFinite` error naming its row and column.
     pub fn predict<'a>(&mut self, x: impl AsArray<'a, f32, Ix2>) -> Result<Array2<f32>> {
         let x = x.into();
         self.check_x("predict", x)?;
         let mut out = Array2::zeros((x.nrows(), self.output_dim()));
-        let chunk = self.ws.rows.max(32);
+        let chunk = self.infer.rows.max(32);
         for start in (0..x.nrows()).step_by(chunk) {
             let end = (start + chunk).min(x.nrows());
             let dims = (self.input_dim, self.output_dim());
             let xc = x.slice(s![start..end, ..]);
-            let o = forward_view(&mut self.layers, &mut self.ws, xc, dims, Mode::Eval)?;
+            let o = forward_view(&mut self.layers, &mut self.infer, xc, dims, Mode::Eval)?;
             out.slice_mut(s![start..end, ..]).assign(&o);
         }
+        check_finite(|| OUTPUT_OVERFLOW.replace("{what}", "predict"), out.view())?;
         Ok(out)
     }
 
@@ -1064,6 +1352,10 @@ impl Sequential {
         println!("{self}");
     }
 }
+
+/// What a `NonFinite` error of `predict`/`forward` says about the model's output.
+const OUTPUT_OVERFLOW: &str =
+    "{what}: the model's output overflowed f32 (weights or inputs too large)";
 
 /// The sum of the layers' regularization penalties.
 fn regularization_loss(layers: &[Box<dyn Layer>]) -> f32 {

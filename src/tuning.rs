@@ -55,7 +55,7 @@ mod space;
 mod table;
 
 pub use self::compare::{PairedDifference, paired_difference};
-pub use self::config::Config;
+pub use self::config::{Config, MAX_WIDTH_MULTIPLIER};
 pub use self::search::{Progress, Search, TuningResult, search};
-pub use self::space::ParamSpace;
+pub use self::space::{MAX_POINTS, ParamSpace};
 pub use self::table::{write_csv, write_csv_to};

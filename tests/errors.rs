@@ -512,7 +512,7 @@ fn fit_reports_divergence_with_epoch_and_batch() {
         ..Default::default()
     };
     let err = model.fit(&x, &y, &options).unwrap_err();
-    match err {
+    match *err.root() {
         Error::Diverged { epoch, batch, loss } => {
             assert!((1..=100).contains(&epoch), "epoch {epoch}");
             assert!((1..=4).contains(&batch), "batch {batch}");

@@ -80,18 +80,26 @@ fn an_update_count_above_the_limit_is_refused() {
 fn an_update_count_at_the_limit_loads_and_trains_to_finite_weights() {
     let bytes = trained(Adam::new(0.01)).to_bytes(true).unwrap();
     let edited = with_header(&bytes, |h| {
-        h["training"]["iterations"] = serde_json::json!(io::MAX_ITERATIONS);
+        h["training"]["iterations"] = serde_json::json!(io::MAX_ITERATIONS - 1);
     });
     let mut model = Sequential::from_bytes(&edited).unwrap();
     let (x, y) = small_data();
     model.train_on_batch(&x, &y).unwrap();
     assert_eq!(
         model.optimizer().unwrap().state().iterations,
-        io::MAX_ITERATIONS + 1
+        io::MAX_ITERATIONS
     );
     for w in model.get_weights() {
         assert!(w.iter().all(|v| v.is_finite()));
     }
+    // At the limit the file loads, and the model refuses another step, changing nothing.
+    let before = model.get_weights();
+    assert!(model.train_on_batch(&x, &y).is_err());
+    assert_eq!(model.get_weights(), before);
+    assert_eq!(
+        model.optimizer().unwrap().state().iterations,
+        io::MAX_ITERATIONS
+    );
 }
 
 /// The byte offset of the first value of optimizer-state group `name` in a saved file.

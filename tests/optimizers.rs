@@ -461,7 +461,7 @@ fn set_learning_rate_changes_the_next_step() {
     let g = array![[1.0f32]];
     sgd.update(0, w.view_mut(), g.view());
     sgd.finish_step();
-    sgd.set_learning_rate(0.5);
+    sgd.set_learning_rate(0.5).unwrap();
     assert_eq!(sgd.learning_rate(), 0.5);
     sgd.update(0, w.view_mut(), g.view());
     assert!((w[[0, 0]] + 0.6).abs() < 1e-7);

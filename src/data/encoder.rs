@@ -226,9 +226,10 @@ pub fn binary_column(indices: &[usize]) -> Result<Array2<f32>> {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidParameter`] for an index `>= n_classes`.
+/// [`Error::InvalidParameter`] for an index `>= n_classes`, or for a `(indices.len(),
+/// n_classes)` array that cannot be allocated (checked before allocating).
 pub fn one_hot(indices: &[usize], n_classes: usize) -> Result<Array2<f32>> {
-    let mut out = Array2::zeros((indices.len(), n_classes));
+    let mut out = crate::init::try_zeros2("one_hot", "n_classes", indices.len(), n_classes)?;
     for (row, &i) in indices.iter().enumerate() {
         if i >= n_classes {
             return Err(Error::param(

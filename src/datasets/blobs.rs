@@ -22,6 +22,7 @@ use rand_distr::StandardNormal;
 
 use crate::data::one_hot;
 use crate::error::{Error, Result};
+use crate::init::{try_vec, try_zeros2};
 use crate::model::check_finite;
 use crate::validate;
 
@@ -41,8 +42,9 @@ pub struct Blobs {
 ///
 /// # Errors
 ///
-/// No centers, no dimensions, no samples, a non-finite center, or a `std` that is negative or
-/// not finite.
+/// No centers, no dimensions, no samples, a non-finite center, a `std` that is negative or
+/// not finite, sizes that cannot be allocated (checked before allocating), or points that
+/// overflow `f32` (e.g. `std = f32::MAX`).
 pub fn make_blobs(
     samples_per_class: usize,
     centers: ArrayView2<f32>,
@@ -57,16 +59,32 @@ pub fn make_blobs(
     check_finite(|| "make_blobs: centers".into(), centers)?;
     validate::non_negative("make_blobs", "std", std)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut labels: Vec<usize> = (0..centers.nrows())
-        .flat_map(|c| std::iter::repeat_n(c, samples_per_class))
-        .collect();
+    let rows = samples_per_class
+        .checked_mul(centers.nrows())
+        .ok_or_else(|| {
+            Error::param(
+                "make_blobs",
+                "samples_per_class",
+                samples_per_class,
+                "times the number of centers overflows usize",
+            )
+        })?;
+    // Sizes are checked (and memory reserved) before anything large is allocated.
+    let mut labels = try_vec("make_blobs", "samples_per_class", rows, 0usize)?;
+    let mut x = try_zeros2("make_blobs", "samples_per_class", rows, centers.ncols())?;
+    for (i, l) in labels.iter_mut().enumerate() {
+        *l = i / samples_per_class;
+    }
     labels.shuffle(&mut rng);
-    let mut x = Array2::zeros((labels.len(), centers.ncols()));
     for (mut row, &label) in x.outer_iter_mut().zip(&labels) {
         for (v, &c) in row.iter_mut().zip(centers.row(label)) {
             *v = c + std * rng.sample::<f32, _>(StandardNormal);
         }
     }
+    check_finite(
+        || "make_blobs: points (the centers plus std · N(0, 1) overflow f32)".into(),
+        x.view(),
+    )?;
     let y = one_hot(&labels, centers.nrows())?;
     Ok(Blobs { x, y, labels })
 }

@@ -5,7 +5,7 @@ use super::{Layer, LayerConfig, Mode, Param, check_backward, check_forward, chec
 use crate::activation::Activation;
 use crate::constraints::Constraint;
 use crate::error::{Error, Result, check_weight_count};
-use crate::init::Initializer;
+use crate::init::{Initializer, try_vec, try_zeros2};
 use crate::kernels::elementwise::zip2;
 use crate::kernels::gemm::gemm;
 use crate::regularizers::Regularizer;
@@ -142,15 +142,18 @@ impl Layer for Dense {
         if let Some(r) = &self.kernel_regularizer {
             r.validate("Dense kernel_regularizer")?;
         }
-        self.kernel = Array2::zeros((input_dim, self.units));
+        // Sizes are checked (and memory reserved) before anything is allocated or changed.
+        let kernel = try_zeros2("Dense", "units", input_dim, self.units)?;
+        let kernel_grad = try_zeros2("Dense", "units", input_dim, self.units)?;
+        let bias_len = if self.use_bias { self.units } else { 0 };
+        let bias = Array1::from(try_vec("Dense", "units", bias_len, 0.0f32)?);
+        let bias_grad = Array1::from(try_vec("Dense", "units", bias_len, 0.0f32)?);
+        (self.kernel, self.kernel_grad) = (kernel, kernel_grad);
+        (self.bias, self.bias_grad) = (bias, bias_grad);
         self.kernel_initializer
             .fill(self.kernel.view_mut(), input_dim, self.units, rng);
-        self.kernel_grad = Array2::zeros((input_dim, self.units));
-        let bias_len = if self.use_bias { self.units } else { 0 };
-        self.bias = Array1::zeros(bias_len);
         self.bias_initializer
             .fill(self.bias.view_mut(), input_dim, self.units, rng);
-        self.bias_grad = Array1::zeros(bias_len);
         Ok(self.units)
     }
 

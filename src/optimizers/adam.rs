@@ -1,6 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, StateBuffers, slot_state, take_buffers};
+use super::{
+    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, restore_groups, save_groups,
+    slot_state, take_buffers,
+};
 use crate::elementwise::zip_state2;
 use crate::error::Result;
 use crate::validate;
@@ -91,7 +94,7 @@ impl Optimizer for Adam {
     }
 
     fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
-        let t = (self.iterations + 1) as f64;
+        let t = self.iterations.saturating_add(1) as f64;
         let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let lr = self.learning_rate as f64 / (1.0 + self.decay as f64 * self.iterations as f64);
         let lr_t = (lr * (1.0 - (b2 as f64).powf(t)).sqrt() / (1.0 - (b1 as f64).powf(t))) as f32;
@@ -134,6 +137,15 @@ impl Optimizer for Adam {
         let iterations = state.iterations;
         [self.m, self.v] = take_buffers("Adam", state, ["m", "v"])?;
         self.iterations = iterations;
+        Ok(())
+    }
+
+    fn save_state(&self, saved: &mut OptimizerState) {
+        save_groups(saved, self.iterations, [("m", &self.m), ("v", &self.v)]);
+    }
+
+    fn restore_state(&mut self, saved: &OptimizerState) -> Result<()> {
+        self.iterations = restore_groups("Adam", saved, ["m", "v"], [&mut self.m, &mut self.v])?;
         Ok(())
     }
 }

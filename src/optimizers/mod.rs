@@ -8,8 +8,10 @@ macro_rules! common_optimizer_methods {
             self.learning_rate
         }
 
-        fn set_learning_rate(&mut self, lr: f32) {
+        fn set_learning_rate(&mut self, lr: f32) -> crate::error::Result<()> {
+            crate::validate::non_negative(self.name(), "learning_rate", lr)?;
             self.learning_rate = lr;
+            Ok(())
         }
 
         fn iterations(&self) -> u64 {
@@ -17,7 +19,8 @@ macro_rules! common_optimizer_methods {
         }
 
         fn finish_step(&mut self) {
-            self.iterations += 1;
+            // The model refuses to step at `MAX_ITERATIONS`, so this never saturates there.
+            self.iterations = self.iterations.saturating_add(1);
         }
 
         fn clone_box(&self) -> Box<dyn Optimizer> {
@@ -50,8 +53,10 @@ pub trait Optimizer: Send + std::fmt::Debug {
     fn validate(&self) -> Result<()>;
     /// The base learning rate.
     fn learning_rate(&self) -> f32;
-    /// Replaces the base learning rate (for schedules).
-    fn set_learning_rate(&mut self, lr: f32);
+    /// Replaces the base learning rate (for schedules). A rate that is NaN, infinite or
+    /// negative is an `InvalidParameter` error and changes nothing (0 is allowed: a schedule may
+    /// decay to it).
+    fn set_learning_rate(&mut self, lr: f32) -> Result<()>;
     /// Number of updates done (`t` in the formulas).
     fn iterations(&self) -> u64;
     /// Applies one update to the parameter at position `slot`.
@@ -75,7 +80,8 @@ pub trait Optimizer: Send + std::fmt::Debug {
         }
     }
     /// Replaces the state with one [`state`](Optimizer::state) returned, so training resumes
-    /// where it stopped. Buffer groups must have the names this optimizer uses.
+    /// where it stopped. Buffer groups must have the names this optimizer uses, and
+    /// `iterations` must be at most [`MAX_ITERATIONS`].
     fn set_state(&mut self, state: OptimizerState) -> Result<()> {
         let _ = state;
         Err(Error::InvalidState(format!(
@@ -83,6 +89,84 @@ pub trait Optimizer: Send + std::fmt::Debug {
             self.name()
         )))
     }
+    /// Copies the state into `saved`, reusing its buffers: once `saved` has the state's shapes
+    /// this allocates nothing. The model calls it before every update so that it can undo a
+    /// step that makes a weight non-finite (see [`restore_state`](Optimizer::restore_state)).
+    /// The default uses [`state`](Optimizer::state), which allocates.
+    fn save_state(&self, saved: &mut OptimizerState) {
+        *saved = self.state();
+    }
+    /// Puts back, bitwise, a state [`save_state`](Optimizer::save_state) wrote. The default
+    /// uses [`set_state`](Optimizer::set_state); an optimizer that does not support it keeps
+    /// its current state, and this returns its error.
+    fn restore_state(&mut self, saved: &OptimizerState) -> Result<()> {
+        self.set_state(saved.clone())
+    }
+}
+
+/// The largest update count an optimizer continues from: 2⁵³, the largest integer up to which
+/// every count is exact in the `f64` Adam's bias correction uses. [`Optimizer::set_state`]
+/// rejects a larger count, and a model refuses to step an optimizer that has reached it.
+pub const MAX_ITERATIONS: u64 = 1 << 53;
+
+/// `InvalidParameter` unless `iterations <= MAX_ITERATIONS`.
+fn check_iterations(owner: &str, iterations: u64) -> Result<()> {
+    if iterations <= MAX_ITERATIONS {
+        Ok(())
+    } else {
+        Err(Error::param(
+            owner,
+            "iterations",
+            iterations,
+            format!("must be at most {MAX_ITERATIONS} (2^53)"),
+        ))
+    }
+}
+
+/// [`Optimizer::save_state`] of the optimizers here: copies `t` and the buffer groups into
+/// `saved`, reusing its allocations (`clone_from` keeps a buffer of the same size).
+fn save_groups<const N: usize>(
+    saved: &mut OptimizerState,
+    iterations: u64,
+    groups: [(&str, &Vec<Array2<f32>>); N],
+) {
+    saved.iterations = iterations;
+    saved.buffers.truncate(N);
+    for (i, (name, slots)) in groups.into_iter().enumerate() {
+        match saved.buffers.get_mut(i) {
+            Some(b) => {
+                if b.name != name {
+                    b.name = name.to_string();
+                }
+                b.slots.clone_from(slots);
+            }
+            None => saved.buffers.push(StateBuffers::new(name, slots)),
+        }
+    }
+}
+
+/// [`Optimizer::restore_state`] of the optimizers here: puts back what [`save_groups`] saved.
+/// Returns `t`, or an error (changing nothing) when the groups are not `names`.
+fn restore_groups<const N: usize>(
+    owner: &str,
+    saved: &OptimizerState,
+    names: [&str; N],
+    groups: [&mut Vec<Array2<f32>>; N],
+) -> Result<u64> {
+    check_iterations(owner, saved.iterations)?;
+    let found: Vec<&str> = saved.buffers.iter().map(|b| b.name.as_str()).collect();
+    if found != names {
+        return Err(Error::param(
+            owner,
+            "state buffers",
+            format!("{found:?}"),
+            format!("expected {names:?}"),
+        ));
+    }
+    for (dst, src) in groups.into_iter().zip(&saved.buffers) {
+        dst.clone_from(&src.slots);
+    }
+    Ok(saved.iterations)
 }
 
 /// An optimizer's state: the number of updates done and its per-parameter buffers.
@@ -119,6 +203,7 @@ fn take_buffers<const N: usize>(
     state: OptimizerState,
     names: [&str; N],
 ) -> Result<[Vec<Array2<f32>>; N]> {
+    check_iterations(owner, state.iterations)?;
     let found: Vec<&str> = state.buffers.iter().map(|b| b.name.as_str()).collect();
     if found != names {
         return Err(Error::param(

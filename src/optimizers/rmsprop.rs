@@ -1,6 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, StateBuffers, slot_state, take_buffers};
+use super::{
+    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, restore_groups, save_groups,
+    slot_state, take_buffers,
+};
 use crate::elementwise::{zip_state, zip_state2};
 use crate::error::Result;
 use crate::validate;
@@ -136,6 +139,24 @@ impl Optimizer for RmsProp {
         let iterations = state.iterations;
         [self.ms, self.mom] = take_buffers("RMSprop", state, ["ms", "momentum"])?;
         self.iterations = iterations;
+        Ok(())
+    }
+
+    fn save_state(&self, saved: &mut OptimizerState) {
+        save_groups(
+            saved,
+            self.iterations,
+            [("ms", &self.ms), ("momentum", &self.mom)],
+        );
+    }
+
+    fn restore_state(&mut self, saved: &OptimizerState) -> Result<()> {
+        self.iterations = restore_groups(
+            "RMSprop",
+            saved,
+            ["ms", "momentum"],
+            [&mut self.ms, &mut self.mom],
+        )?;
         Ok(())
     }
 }

@@ -1,6 +1,9 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::{Optimizer, OptimizerConfig, OptimizerState, StateBuffers, slot_state, take_buffers};
+use super::{
+    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, restore_groups, save_groups,
+    slot_state, take_buffers,
+};
 use crate::elementwise::{zip_state, zip2};
 use crate::error::Result;
 use crate::validate;
@@ -141,6 +144,15 @@ impl Optimizer for Sgd {
         let iterations = state.iterations;
         [self.velocity] = take_buffers("SGD", state, ["velocity"])?;
         self.iterations = iterations;
+        Ok(())
+    }
+
+    fn save_state(&self, saved: &mut OptimizerState) {
+        save_groups(saved, self.iterations, [("velocity", &self.velocity)]);
+    }
+
+    fn restore_state(&mut self, saved: &OptimizerState) -> Result<()> {
+        self.iterations = restore_groups("SGD", saved, ["velocity"], [&mut self.velocity])?;
         Ok(())
     }
 }

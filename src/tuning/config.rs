@@ -13,6 +13,11 @@ use crate::model::{FitOptions, Sequential};
 use crate::optimizers::Sgd;
 use crate::validate;
 
+/// The largest [`Config::width_multiplier`]: 100, hidden layers of 6000 and 3000 units (an
+/// 18-million-weight second kernel). Wider networks are far beyond this sonar-sized search, and
+/// the limit keeps [`Config::build`] from attempting allocations that cannot succeed.
+pub const MAX_WIDTH_MULTIPLIER: f32 = 100.0;
+
 /// Width of the sonar inputs, which [`Config::build`] assumes.
 const SONAR_INPUTS: usize = 60;
 /// Units of the first and second hidden layers at width multiplier 1.
@@ -43,7 +48,8 @@ pub struct Config {
     pub hidden_dropout: f32,
     /// Max-norm bound of the hidden kernels' columns, or no constraint.
     pub max_norm: Option<f32>,
-    /// Multiplier of the hidden widths (60 and 30), greater than 0.
+    /// Multiplier of the hidden widths (60 and 30), greater than 0 and at most
+    /// [`MAX_WIDTH_MULTIPLIER`].
     pub width_multiplier: f32,
     /// SGD learning rate, greater than 0.
     pub learning_rate: f32,
@@ -111,6 +117,16 @@ impl Config {
         validate::unit_interval("Config", "hidden_dropout", self.hidden_dropout)?;
         check_max_norm("Config", self.max_norm)?;
         validate::positive("Config", "width_multiplier", self.width_multiplier)?;
+        if self.width_multiplier > MAX_WIDTH_MULTIPLIER {
+            return Err(Error::param(
+                "Config",
+                "width_multiplier",
+                self.width_multiplier,
+                format!(
+                    "must be at most {MAX_WIDTH_MULTIPLIER} (hidden layers of 6000 and 3000 units)"
+                ),
+            ));
+        }
         for units in self.hidden_units() {
             if units == 0 {
                 return Err(Error::param(

@@ -176,7 +176,8 @@ impl Search {
     /// # Errors
     ///
     /// [`Error::InvalidParameter`] for an empty list, an invalid configuration (named by its
-    /// position), fewer than 1 repeat or an impossible split; any error of `build`, `fit` or
+    /// position), fewer than 1 repeat, an impossible split, or more fold sets
+    /// (`repeats · folds`) than can be counted or allocated (checked before allocating); any error of `build`, `fit` or
     /// `evaluate` other than divergence, with the configuration, repeat and fold.
     pub fn run<'a, B>(
         &self,
@@ -233,10 +234,21 @@ impl Search {
         if self.repeats == 0 {
             return Err(Error::param("Search", "repeats", 0, "must be at least 1"));
         }
-        let data = self.prepare(x, y)?;
         let (repeats, folds) = (self.repeats, self.folds);
-        let per_config = repeats * folds;
-        let total = configs.len() * per_config;
+        let overflow = || {
+            Error::param(
+                "Search",
+                "repeats",
+                repeats,
+                format!(
+                    "{} configurations × {repeats} repeats × {folds} folds overflows usize",
+                    configs.len()
+                ),
+            )
+        };
+        let per_config = repeats.checked_mul(folds).ok_or_else(overflow)?;
+        let total = configs.len().checked_mul(per_config).ok_or_else(overflow)?;
+        let data = self.prepare(x, y)?;
         let done = AtomicUsize::new(0);
         let train = |item: usize| -> Result<f32> {
             let (c, rk) = (item / per_config, item % per_config);
@@ -258,7 +270,7 @@ impl Search {
                         .map_err(context)?
                         .accuracy
                 }
-                Err(Error::Diverged { .. }) => f32::NAN,
+                Err(e) if e.is_divergence() => f32::NAN,
                 Err(e) => return Err(context(e)),
             };
             let done = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -288,7 +300,19 @@ impl Search {
 
     /// The standardized folds of every repeat, repeat-major.
     fn prepare(&self, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Result<Vec<FoldData>> {
-        let mut data = Vec::with_capacity(self.repeats * self.folds);
+        let sets = self.repeats.saturating_mul(self.folds);
+        let mut data = Vec::new();
+        data.try_reserve_exact(sets).map_err(|_| {
+            Error::param(
+                "Search",
+                "repeats",
+                self.repeats,
+                format!(
+                    "{sets} fold sets ({} folds each) cannot be allocated",
+                    self.folds
+                ),
+            )
+        })?;
         for r in 0..self.repeats {
             let seed = self.repeat_seed(r);
             let splitter = StratifiedKFold::new(self.folds).shuffled(seed);

@@ -265,10 +265,12 @@ impl ParamSpace {
     ///
     /// # Errors
     ///
-    /// As [`validate`](Self::validate); [`Error::InvalidParameter`] if the grid's size overflows.
+    /// As [`validate`](Self::validate); [`Error::InvalidParameter`] if the grid's size overflows
+    /// or exceeds [`MAX_POINTS`] (checked before allocating).
     pub fn grid(&self) -> Result<Vec<Config>> {
         self.validate()?;
         let n = self.checked_len()?;
+        check_points("ParamSpace::grid", "size", n)?;
         Ok((0..n).map(|i| self.point(i)).collect())
     }
 
@@ -278,8 +280,9 @@ impl ParamSpace {
     ///
     /// # Errors
     ///
-    /// As [`grid`](Self::grid); [`Error::InvalidParameter`] if `n` is 0 or greater than the
-    /// size of the grid.
+    /// As [`grid`](Self::grid) (except that the grid may be larger than [`MAX_POINTS`]);
+    /// [`Error::InvalidParameter`] if `n` is 0, greater than the size of the grid, or greater
+    /// than [`MAX_POINTS`].
     pub fn random(&self, n: usize, seed: u64) -> Result<Vec<Config>> {
         self.validate()?;
         let size = self.checked_len()?;
@@ -291,10 +294,31 @@ impl ParamSpace {
                 format!("must be between 1 and the size of the grid ({size}); use grid() for all"),
             ));
         }
+        check_points("ParamSpace::random", "n", n)?;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut picked = rand::seq::index::sample(&mut rng, size, n).into_vec();
         picked.sort_unstable();
         Ok(picked.into_iter().map(|i| self.point(i)).collect())
+    }
+}
+
+/// The most configurations [`ParamSpace::grid`] and [`ParamSpace::random`] return: 2²⁰
+/// (1,048,576). Each is trained `repeats · folds` times by a search, so a list this long is
+/// already far more than a search can run; the limit keeps a mistyped space from exhausting
+/// memory.
+pub const MAX_POINTS: usize = 1 << 20;
+
+/// `InvalidParameter` when `n` configurations exceed [`MAX_POINTS`].
+fn check_points(owner: &str, name: &str, n: usize) -> Result<()> {
+    if n <= MAX_POINTS {
+        Ok(())
+    } else {
+        Err(Error::param(
+            owner,
+            name,
+            n,
+            format!("must be at most {MAX_POINTS} configurations (ndnet::tuning::MAX_POINTS)"),
+        ))
     }
 }
 
