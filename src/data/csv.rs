@@ -256,7 +256,16 @@ impl CsvLoader {
                     continue;
                 }
                 let value: f32 = field.parse().map_err(|_| {
-                    csv_err(line, j + 1, format!("expected a number, found {field:?}"))
+                    let hint = if labels.is_empty() && !self.has_header {
+                        " (if the first line is a header, skip it: CsvLoader::new().has_header(true))"
+                    } else {
+                        ""
+                    };
+                    csv_err(
+                        line,
+                        j + 1,
+                        format!("expected a number, found {field:?}{hint}"),
+                    )
                 })?;
                 if !value.is_finite() {
                     return Err(csv_err(
