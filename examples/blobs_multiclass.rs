@@ -6,28 +6,58 @@
 //! cargo run --release --example blobs_multiclass -- --epochs 200 --std 1.5 --seed 3
 //! ```
 
-use clap::Parser;
+mod common;
+
 use ndarray::array;
 use ndnet::callbacks::{EarlyStopping, Metric};
 use ndnet::datasets::blobs::make_blobs;
 use ndnet::prelude::*;
 
-/// Three Gaussian blobs, a softmax classifier and its predicted probabilities.
-#[derive(Debug, Parser)]
-#[command(version, about)]
+const HELP: &str = "\
+blobs_multiclass: a three-class softmax classifier on generated Gaussian blobs in the plane.
+Trains with categorical cross-entropy, Adam and early stopping on the validation loss, then
+prints the model summary, the training history and the class probabilities of a few points.
+
+Usage: blobs_multiclass [OPTIONS]
+
+Options:
+      --epochs <N>   maximum training epochs (early stopping may end sooner) [default: 150]
+      --samples <N>  points per class [default: 100]
+      --std <X>      standard deviation of each blob (larger blobs overlap more) [default: 1.2]
+      --seed <N>     seed of the data, the initial weights and the shuffling [default: 7]
+  -h, --help         print this help
+  -V, --version      print the version
+";
+
+/// The command line.
+#[derive(Debug)]
 struct Args {
-    /// Maximum training epochs (early stopping on val_loss may end sooner).
-    #[arg(long, default_value_t = 150)]
     epochs: usize,
-    /// Points per class.
-    #[arg(long, default_value_t = 100)]
     samples: usize,
-    /// Standard deviation of each blob (larger blobs overlap more).
-    #[arg(long, default_value_t = 1.2)]
     std: f32,
-    /// Seed of the data, the initial weights and the shuffling.
-    #[arg(long, default_value_t = 7)]
     seed: u64,
+}
+
+impl Args {
+    fn parse() -> Self {
+        let mut args = Args {
+            epochs: 150,
+            samples: 100,
+            std: 1.2,
+            seed: 7,
+        };
+        common::parse_args("blobs_multiclass", HELP, |name, p| {
+            match name {
+                "epochs" => args.epochs = common::value(p)?,
+                "samples" => args.samples = common::value(p)?,
+                "std" => args.std = common::value(p)?,
+                "seed" => args.seed = common::value(p)?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        });
+        args
+    }
 }
 
 fn main() {

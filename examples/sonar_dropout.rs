@@ -7,54 +7,93 @@
 //! cargo run --release --example sonar_dropout -- --experiment hidden --seed 3 --verbose
 //! ```
 //!
-//! The data is found through `--data`, `SONAR_CSV`, `./sonar.csv`, the cache directory, or
-//! downloaded (see `ndnet::datasets::sonar`).
+//! The data is read from `--data`, `SONAR_CSV` or `./sonar.csv` if given, else from the copy
+//! built into ndnet (see `ndnet::datasets::sonar`).
+
+mod common;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Parser, ValueEnum};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ndnet::data::CrossValidation;
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Which {
-    Baseline,
-    Visible,
-    Hidden,
-    All,
+const HELP: &str = "\
+sonar_dropout: the tutorial's three dropout experiments on the UCI Sonar data (mines vs rocks).
+Scores Baseline (no dropout), Visible (20% dropout on the inputs) and Hidden (20% dropout after
+each hidden layer) by stratified k-fold cross-validation, inputs standardized inside each fold,
+and prints each model's mean accuracy and standard deviation over the folds.
+
+Usage: sonar_dropout [OPTIONS]
+
+Options:
+      --experiment <NAME>  baseline, visible, hidden or all (any case) [default: all]
+      --epochs <N>         training epochs per fold [default: 300]
+      --folds <N>          number of cross-validation folds [default: 10]
+      --batch-size <N>     mini-batch size [default: 16]
+      --seed <N>           seed of the folds, initial weights, shuffling and dropout masks [default: 7]
+      --data <PATH>        sonar.csv to read (otherwise SONAR_CSV, ./sonar.csv, or the copy built
+                           into ndnet)
+      --threads <N>        worker threads for the folds, 0 for all cores [default: 0]
+      --verbose            print each fold's accuracy and the time per experiment
+  -h, --help               print this help
+  -V, --version            print the version
+";
+
+/// The command line.
+#[derive(Debug)]
+struct Args {
+    /// `None` for all three.
+    experiment: Option<SonarExperiment>,
+    epochs: usize,
+    folds: usize,
+    batch_size: usize,
+    seed: u64,
+    data: Option<PathBuf>,
+    threads: usize,
+    verbose: bool,
 }
 
-/// Dropout on the sonar data: the tutorial's three models under stratified cross-validation.
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// Which experiment to run.
-    #[arg(long, value_enum, default_value = "all")]
-    experiment: Which,
-    /// Training epochs per fold.
-    #[arg(long, default_value_t = 300)]
-    epochs: usize,
-    /// Number of cross-validation folds.
-    #[arg(long, default_value_t = 10)]
-    folds: usize,
-    /// Mini-batch size.
-    #[arg(long, default_value_t = 16)]
-    batch_size: usize,
-    /// Seed of the folds, the initial weights, the shuffling and the dropout masks.
-    #[arg(long, default_value_t = 7)]
-    seed: u64,
-    /// Path of sonar.csv (otherwise SONAR_CSV, ./sonar.csv, the cache, or a download).
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Worker threads for the folds (0: all cores).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// Print each fold's accuracy and the time per experiment.
-    #[arg(long)]
-    verbose: bool,
+impl Args {
+    fn parse() -> Self {
+        let mut args = Args {
+            experiment: None,
+            epochs: 300,
+            folds: 10,
+            batch_size: 16,
+            seed: 7,
+            data: None,
+            threads: 0,
+            verbose: false,
+        };
+        common::parse_args("sonar_dropout", HELP, |name, p| {
+            match name {
+                "experiment" => {
+                    let v: String = common::value(p)?;
+                    args.experiment = if v.eq_ignore_ascii_case("all") {
+                        None
+                    } else {
+                        Some(v.parse().map_err(|e: ndnet::Error| {
+                            lexopt::Error::from(format!(
+                                "invalid value {v:?} for --experiment: {e} (or all)"
+                            ))
+                        })?)
+                    };
+                }
+                "epochs" => args.epochs = common::value(p)?,
+                "folds" => args.folds = common::value(p)?,
+                "batch-size" => args.batch_size = common::value(p)?,
+                "seed" => args.seed = common::value(p)?,
+                "data" => args.data = Some(p.value()?.into()),
+                "threads" => args.threads = common::value(p)?,
+                "verbose" => args.verbose = true,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        });
+        args
+    }
 }
 
 fn main() {
@@ -76,10 +115,8 @@ fn run(args: &Args) -> ndnet::Result<()> {
         );
     }
     let experiments: Vec<SonarExperiment> = match args.experiment {
-        Which::Baseline => vec![SonarExperiment::Baseline],
-        Which::Visible => vec![SonarExperiment::Visible],
-        Which::Hidden => vec![SonarExperiment::Hidden],
-        Which::All => SonarExperiment::ALL.to_vec(),
+        Some(one) => vec![one],
+        None => SonarExperiment::ALL.to_vec(),
     };
     let fit = ndnet::FitOptions {
         epochs: args.epochs,
@@ -88,40 +125,29 @@ fn run(args: &Args) -> ndnet::Result<()> {
     };
     let cv = CrossValidation::new(args.folds, args.seed).threads(args.threads);
 
-    let bar = ProgressBar::with_draw_target(
-        Some((experiments.len() * args.folds) as u64),
-        ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) =
-        ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} folds {elapsed}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-
+    let bar = common::Progress::new(experiments.len() * args.folds, "folds", "");
     for experiment in experiments {
-        bar.set_message(experiment.name());
+        bar.set_label(experiment.name());
         let start = Instant::now();
         let scores = cv.score_with_progress(
             || experiment.build(),
             &data.x,
             &data.y,
             &fit,
-            |_, _| bar.inc(1),
+            |_, _| bar.inc(),
         )?;
-        let line = format!("{}: {scores}", experiment.name());
-        bar.suspend(|| {
-            println!("{line}");
-            if args.verbose {
-                let folds: Vec<String> = scores
-                    .scores
-                    .iter()
-                    .map(|s| format!("{:.2}", s * 100.0))
-                    .collect();
-                println!("  folds: {}", folds.join(" "));
-                println!("  time: {:.2} s", start.elapsed().as_secs_f64());
-            }
-        });
+        bar.clear();
+        println!("{}: {scores}", experiment.name());
+        if args.verbose {
+            let folds: Vec<String> = scores
+                .scores
+                .iter()
+                .map(|s| format!("{:.2}", s * 100.0))
+                .collect();
+            println!("  folds: {}", folds.join(" "));
+            println!("  time: {:.2} s", start.elapsed().as_secs_f64());
+        }
     }
-    bar.finish_and_clear();
+    bar.clear();
     Ok(())
 }

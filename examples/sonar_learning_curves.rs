@@ -13,9 +13,10 @@
 //! fitted on the training 80% only. The training curves are measured with dropout active, as
 //! Keras reports them; the validation curves in inference mode.
 
+mod common;
+
 use std::path::PathBuf;
 
-use clap::Parser;
 use ndarray::Axis;
 use ndnet::curves::write_learning_curves_svg;
 use ndnet::data::{StandardScaler, StratifiedKFold};
@@ -23,25 +24,56 @@ use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
 use ndnet::{Error, FitOptions, History};
 
-/// Learning curves of the baseline and hidden-dropout sonar models on a stratified 80/20 split.
-#[derive(Debug, Parser)]
-#[command(version, about)]
+const HELP: &str = "\
+sonar_learning_curves: learning curves of the tutorial's baseline and hidden-dropout models on
+one stratified 80/20 split of the sonar data. Writes loss and accuracy per epoch, training
+against validation, as an SVG (two panels side by side) and one CSV per model.
+
+Usage: sonar_learning_curves [OPTIONS]
+
+Options:
+      --epochs <N>       training epochs [default: 300]
+      --batch-size <N>   mini-batch size [default: 16]
+      --seed <N>         seed of the split, initial weights, shuffling and dropout masks [default: 7]
+      --data <PATH>      sonar.csv to read (otherwise SONAR_CSV, ./sonar.csv, or the copy built
+                         into ndnet)
+      --out-dir <DIR>    directory for the SVG and the CSV files [default: target/learning_curves]
+  -h, --help             print this help
+  -V, --version          print the version
+";
+
+/// The command line.
+#[derive(Debug)]
 struct Args {
-    /// Training epochs.
-    #[arg(long, default_value_t = 300)]
     epochs: usize,
-    /// Mini-batch size.
-    #[arg(long, default_value_t = 16)]
     batch_size: usize,
-    /// Seed of the split, the initial weights, the shuffling and the dropout masks.
-    #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Path of sonar.csv (otherwise SONAR_CSV, ./sonar.csv, the cache, or a download).
-    #[arg(long)]
     data: Option<PathBuf>,
-    /// Directory for the SVG and the CSV files.
-    #[arg(long, default_value = "target/learning_curves")]
     out_dir: PathBuf,
+}
+
+impl Args {
+    fn parse() -> Self {
+        let mut args = Args {
+            epochs: 300,
+            batch_size: 16,
+            seed: 7,
+            data: None,
+            out_dir: PathBuf::from("target/learning_curves"),
+        };
+        common::parse_args("sonar_learning_curves", HELP, |name, p| {
+            match name {
+                "epochs" => args.epochs = common::value(p)?,
+                "batch-size" => args.batch_size = common::value(p)?,
+                "seed" => args.seed = common::value(p)?,
+                "data" => args.data = Some(p.value()?.into()),
+                "out-dir" => args.out_dir = p.value()?.into(),
+                _ => return Ok(false),
+            }
+            Ok(true)
+        });
+        args
+    }
 }
 
 fn main() {

@@ -13,14 +13,14 @@
 //! cargo run --release --example sonar_tuning -- --quick
 //! ```
 //!
-//! The data is found through `--data`, `SONAR_CSV`, `./sonar.csv`, the cache directory, or
-//! downloaded (see `ndnet::datasets::sonar`).
+//! The data is read from `--data`, `SONAR_CSV` or `./sonar.csv` if given, else from the copy
+//! built into ndnet (see `ndnet::datasets::sonar`).
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
 use ndnet::tuning::{self, Config, ParamSpace, Search, TuningResult};
@@ -38,38 +38,76 @@ const LEARNED: f64 = 0.8;
 /// Seed offset of the confirmation run, far from the search's repeats.
 const CONFIRM_SEED_OFFSET: u64 = 1000;
 
-/// Tuning dropout on the sonar data: the tutorial's tips as a repeated-CV grid search.
-#[derive(Debug, Parser)]
-#[command(version, about)]
+const HELP: &str = "\
+sonar_tuning: tuning dropout on the sonar data, the tutorial's closing tips as a grid search.
+Scores dropout rates and placements, max-norm, learning rate, momentum, decay and width by repeated
+stratified cross-validation on shared folds, prints the best configurations and where the
+tutorial's models rank, checks whether the best beats the baseline by more than the noise,
+re-scores the top configurations on fresh folds, and writes the table as CSV (and an SVG plot
+with the `plot` feature).
+
+Usage: sonar_tuning [OPTIONS]
+
+Options:
+      --repeats <N>    cross-validations per configuration, seeds seed, seed + 1, ...
+                       [default: 3, or 1 with --quick]
+      --folds <N>      folds per cross-validation [default: 10]
+      --seed <N>       seed of the first repeat's folds and models [default: 7]
+      --threads <N>    worker threads, 0 for all cores [default: 0]
+      --data <PATH>    sonar.csv to read (otherwise SONAR_CSV, ./sonar.csv, or the copy built
+                       into ndnet)
+      --out-dir <DIR>  where the CSV tables and the plot go [default: target/tuning]
+      --quick          a small smoke-test grid with one repeat (seconds instead of minutes)
+      --top <N>        configurations printed [default: 10]
+      --confirm <N>    best configurations re-scored on fresh folds, 0 for none [default: 5]
+  -h, --help           print this help
+  -V, --version        print the version
+";
+
+/// The command line.
+#[derive(Debug)]
 struct Args {
-    /// Cross-validations per configuration, with seeds seed, seed + 1, ... [default: 3, or 1
-    /// with --quick]
-    #[arg(long)]
     repeats: Option<usize>,
-    /// Folds per cross-validation.
-    #[arg(long, default_value_t = 10)]
     folds: usize,
-    /// Seed of the first repeat's folds and models.
-    #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Worker threads (0: all cores).
-    #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Path of sonar.csv (otherwise SONAR_CSV, ./sonar.csv, the cache, or a download).
-    #[arg(long)]
     data: Option<PathBuf>,
-    /// Where the CSV tables and the plot go.
-    #[arg(long, default_value = "target/tuning")]
     out_dir: PathBuf,
-    /// A small smoke-test grid with one repeat (seconds instead of minutes).
-    #[arg(long)]
     quick: bool,
-    /// Configurations printed.
-    #[arg(long, default_value_t = 10)]
     top: usize,
-    /// Best configurations re-scored on fresh folds (0: none).
-    #[arg(long, default_value_t = 5)]
     confirm: usize,
+}
+
+impl Args {
+    fn parse() -> Self {
+        let mut args = Args {
+            repeats: None,
+            folds: 10,
+            seed: 7,
+            threads: 0,
+            data: None,
+            out_dir: PathBuf::from("target/tuning"),
+            quick: false,
+            top: 10,
+            confirm: 5,
+        };
+        common::parse_args("sonar_tuning", HELP, |name, p| {
+            match name {
+                "repeats" => args.repeats = Some(common::value(p)?),
+                "folds" => args.folds = common::value(p)?,
+                "seed" => args.seed = common::value(p)?,
+                "threads" => args.threads = common::value(p)?,
+                "data" => args.data = Some(p.value()?.into()),
+                "out-dir" => args.out_dir = p.value()?.into(),
+                "quick" => args.quick = true,
+                "top" => args.top = common::value(p)?,
+                "confirm" => args.confirm = common::value(p)?,
+                _ => return Ok(false),
+            }
+            Ok(true)
+        });
+        args
+    }
 }
 
 /// What a block varies, which decides how it is plotted.
@@ -240,14 +278,8 @@ fn main() {
     }
 }
 
-fn progress_bar(total: usize, message: &'static str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    let template = "{msg} [{bar:30}] {pos}/{len} trainings, {elapsed} elapsed, ETA {eta}";
-    if let Ok(style) = ProgressStyle::with_template(template) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(message);
-    bar
+fn progress_bar(total: usize, label: &str) -> common::Progress {
+    common::Progress::new(total, "trainings", label)
 }
 
 fn pct(x: f64) -> String {
@@ -392,8 +424,8 @@ fn run(args: &Args) -> ndnet::Result<()> {
 
     let bar = progress_bar(search.trainings(configs.len()), "search ");
     let results =
-        search.run_with_progress(&configs, |c| c.build(), &data.x, &data.y, |_| bar.inc(1))?;
-    bar.finish_and_clear();
+        search.run_with_progress(&configs, |c| c.build(), &data.x, &data.y, |_| bar.inc())?;
+    bar.clear();
     let search_time = start.elapsed();
 
     std::fs::create_dir_all(&args.out_dir).map_err(|e| ndnet::Error::Io {
@@ -559,8 +591,8 @@ fn run(args: &Args) -> ndnet::Result<()> {
             Search::new(args.folds, repeats, args.seed + CONFIRM_SEED_OFFSET).threads(args.threads);
         let bar = progress_bar(fresh.trainings(chosen.len()), "confirm");
         let confirmed =
-            fresh.run_with_progress(&chosen, |c| c.build(), &data.x, &data.y, |_| bar.inc(1))?;
-        bar.finish_and_clear();
+            fresh.run_with_progress(&chosen, |c| c.build(), &data.x, &data.y, |_| bar.inc())?;
+        bar.clear();
         println!(
             "\nThe top {}, the best without dropout and the baseline again, on fresh folds \
              (seeds {}..={}), best first:",

@@ -10,7 +10,17 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in ndnet.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the variant's name and the `Display` message (as `anyhow` does), so
+/// `fn main() -> ndnet::Result<()>` reports an error readably:
+///
+/// ```
+/// let err = ndnet::data::load_csv("no/such/file.csv").unwrap_err();
+/// let debug = format!("{err:?}");
+/// assert!(debug.starts_with("Io: no/such/file.csv: "), "{debug}");
+/// assert!(!debug.contains("Os {"), "{debug}");
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The data handed to a layer does not have the width the layer was built for.
@@ -263,6 +273,39 @@ pub(crate) fn check_weight_count(layer: &str, expected: usize, found: usize) -> 
             expected: vec![expected],
             found: vec![found],
         })
+    }
+}
+
+impl Error {
+    /// The variant's name, e.g. `"Io"`.
+    fn variant_name(&self) -> &'static str {
+        #[allow(unreachable_patterns)]
+        match self {
+            Error::LayerInputMismatch { .. } => "LayerInputMismatch",
+            Error::ShapeMismatch { .. } => "ShapeMismatch",
+            Error::RowCountMismatch { .. } => "RowCountMismatch",
+            Error::EmptyData(_) => "EmptyData",
+            Error::NonFinite { .. } => "NonFinite",
+            Error::InvalidTarget { .. } => "InvalidTarget",
+            Error::InvalidParameter { .. } => "InvalidParameter",
+            Error::InvalidState(_) => "InvalidState",
+            Error::Layer { .. } => "Layer",
+            Error::Diverged { .. } => "Diverged",
+            Error::Csv { .. } => "Csv",
+            Error::DataUnavailable(_) => "DataUnavailable",
+            Error::Checksum { .. } => "Checksum",
+            Error::ModelFile { .. } => "ModelFile",
+            Error::Io { .. } => "Io",
+            _ => "Error",
+        }
+    }
+}
+
+/// `Variant: message`, the `Display` text after the variant's name (also for `{:#?}`), so that
+/// an error returned from `main` reads as a sentence instead of a nested structure.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {self}", self.variant_name())
     }
 }
 

@@ -199,7 +199,13 @@ fn param_shape(shape: &[usize]) -> Vec<usize> {
     }
 }
 
-fn weight_name(layer: &str, i: usize) -> String {
+fn weight_name(layer: &str, config: &LayerConfig, i: usize) -> String {
+    if matches!(config, LayerConfig::Normalization) {
+        return match i {
+            0 => format!("{layer}/mean"),
+            _ => format!("{layer}/scale"),
+        };
+    }
     match i {
         0 => format!("{layer}/kernel"),
         1 => format!("{layer}/bias"),
@@ -248,9 +254,8 @@ impl Sequential {
             config.build().map_err(|e| {
                 Error::InvalidState(format!("save: layer {i} ({name}) cannot be saved: {e}"))
             })?;
-            layers.push(config);
             for (k, w) in layer.weights().into_iter().enumerate() {
-                let tensor = weight_name(name, k);
+                let tensor = weight_name(name, &config, k);
                 check_finite(|| format!("save: {tensor}"), w.view())?;
                 weights.push(TensorInfo {
                     name: tensor,
@@ -258,6 +263,7 @@ impl Sequential {
                 });
                 data.push(w);
             }
+            layers.push(config);
         }
         let training = match (include_optimizer, self.loss(), self.optimizer()) {
             (true, Some(loss), Some(opt)) => {

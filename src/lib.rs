@@ -64,6 +64,10 @@ pub mod schedules;
 pub mod tuning;
 mod validate;
 
+/// The `ndarray` version ndnet is built on, so `ndnet::ndarray::array!` works without a
+/// separate dependency.
+pub use ndarray;
+
 pub use activation::Activation;
 pub use error::{Error, ModelFileError, Result};
 pub use model::{Evaluation, FitOptions, History, IntoTargets, Sequential};
@@ -76,7 +80,7 @@ pub mod prelude {
     pub use crate::init::Initializer;
     pub use crate::layers::{
         ActivationLayer, AlphaDropout, Dense, Dropout, GaussianDropout, GaussianNoise, Layer,
-        LeakyReLU, Linear, Mode, ReLU, Sigmoid, Softmax, Tanh,
+        LeakyReLU, Linear, Mode, Normalization, ReLU, Sigmoid, Softmax, Tanh,
     };
     pub use crate::losses::{BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanSquaredError};
     pub use crate::model::{Evaluation, FitOptions, History, Sequential};

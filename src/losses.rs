@@ -243,6 +243,80 @@ impl Loss for BinaryCrossentropy {
     }
 }
 
+impl BinaryCrossentropy {
+    /// Binary cross-entropy with Keras 3's gradient (tf.keras ≥ 2.6 too): after a sigmoid the
+    /// gradient w.r.t. the logits is `(p - y) / (rows · cols)` for every row, with no clip, as
+    /// when the loss is computed from the logits. Keras 2's form (the default,
+    /// [`BinaryCrossentropy`]) gives zero gradient to a row whose `p` was clipped to
+    /// `[1e-7, 1 - 1e-7]`. The reported loss value is the clipped one in both; without a sigmoid
+    /// output the two are the same.
+    ///
+    /// ```
+    /// use ndnet::losses::{BinaryCrossentropy, Loss};
+    /// use ndarray::{array, Array2};
+    /// // p = 1 (saturated) for a target 0: Keras 2's gradient is 0, Keras 3's (1 - 0) / 2.
+    /// let (p, y) = (array![[1.0f32], [0.5]], array![[0.0f32], [1.0]]);
+    /// let mut g = Array2::zeros((2, 1));
+    /// BinaryCrossentropy::from_logits_gradient().gradient(p.view(), y.view(), None, true, g.view_mut());
+    /// assert_eq!(g, array![[0.5], [-0.25]]);
+    /// BinaryCrossentropy.gradient(p.view(), y.view(), None, true, g.view_mut());
+    /// assert_eq!(g, array![[0.0], [-0.25]]);
+    /// ```
+    pub fn from_logits_gradient() -> BinaryCrossentropyFromLogits {
+        BinaryCrossentropyFromLogits
+    }
+}
+
+/// Binary cross-entropy with Keras 3's unclipped logit gradient: see
+/// [`BinaryCrossentropy::from_logits_gradient`]. Saved by the name
+/// `binary_crossentropy_from_logits_gradient`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BinaryCrossentropyFromLogits;
+
+impl Loss for BinaryCrossentropyFromLogits {
+    fn name(&self) -> &'static str {
+        "binary_crossentropy_from_logits_gradient"
+    }
+
+    fn validate_targets(&self, target: ArrayView2<f32>) -> Result<()> {
+        BinaryCrossentropy.validate_targets(target)
+    }
+
+    fn fuses_with(&self, activation: Activation) -> bool {
+        activation == Activation::Sigmoid
+    }
+
+    fn loss(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+    ) -> Result<f32> {
+        BinaryCrossentropy.loss(pred, target, weights)
+    }
+
+    fn gradient(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+        fused: bool,
+        grad: ArrayViewMut2<f32>,
+    ) -> Result<f32> {
+        if !fused {
+            return BinaryCrossentropy.gradient(pred, target, weights, fused, grad);
+        }
+        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
+        let n = pred.nrows() * pred.ncols();
+        elementwise_gradient(pred, target, weights, n, grad, |p, y| p - y);
+        self.loss(pred, target, weights)
+    }
+
+    fn clone_box(&self) -> Box<dyn Loss> {
+        Box::new(*self)
+    }
+}
+
 /// Categorical cross-entropy on probabilities, as Keras 2: each row of `p` is divided by its sum,
 /// clipped to `[1e-7, 1 - 1e-7]`, and `l = -Σ_j y_j ln p_j`, averaged over the batch. Targets are
 /// one-hot (or soft) rows: non-negative, summing to 1.
@@ -401,6 +475,7 @@ impl Loss for MeanSquaredError {
 pub fn from_name(name: &str) -> Option<Box<dyn Loss>> {
     match name {
         "binary_crossentropy" => Some(Box::new(BinaryCrossentropy)),
+        "binary_crossentropy_from_logits_gradient" => Some(Box::new(BinaryCrossentropyFromLogits)),
         "categorical_crossentropy" => Some(Box::new(CategoricalCrossentropy)),
         "mean_squared_error" => Some(Box::new(MeanSquaredError)),
         _ => None,

@@ -77,6 +77,12 @@ pub struct FitOptions<'a> {
     /// Fraction in `[0, 1)` of the rows held out for validation: as Keras, the *last*
     /// `n - floor(n · (1 - validation_split))` rows, taken before any shuffling (shuffle the data
     /// first if its order means something). 0 holds nothing out.
+    ///
+    /// On data sorted by class this validates on one class only: the sonar file lists its 97
+    /// `R` rows before its 111 `M` rows, so `validation_split: 0.33` holds out only `M` rows.
+    /// Use [`train_test_split`](crate::data::train_test_split) (stratified) and
+    /// `validation_data` instead. With `verbose`, `fit` warns on standard error when the
+    /// held-out rows miss a class that the training rows have.
     pub validation_split: f64,
     /// Weight of each class in the training loss, indexed by class: the class of a row is its
     /// target truncated to an integer for a single-output model, the arg-max of its target row
@@ -1048,6 +1054,9 @@ impl Sequential {
             )),
             None => None,
         };
+        if options.verbose && options.validation_data.is_none() && vy_split.nrows() > 0 {
+            warn_if_validation_misses_a_class(y, vy_split);
+        }
         let weights = training_weights(
             sample_weight.map(|w| w.slice_move(s![..split_at])),
             options.class_weight,
@@ -1360,6 +1369,28 @@ const OUTPUT_OVERFLOW: &str =
 /// The sum of the layers' regularization penalties.
 fn regularization_loss(layers: &[Box<dyn Layer>]) -> f32 {
     layers.iter().map(|l| l.regularization_loss()).sum()
+}
+
+/// Prints a warning when a class of the training targets `y` has no row in the validation
+/// targets `vy` (classes as [`class_labels`](crate::data::class_labels)).
+fn warn_if_validation_misses_a_class(y: ArrayView2<f32>, vy: ArrayView2<f32>) {
+    let train = crate::data::class_labels(y);
+    let held = crate::data::class_labels(vy);
+    let mut missing: Vec<usize> = train
+        .iter()
+        .copied()
+        .filter(|c| !held.contains(c))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: fit: the {} rows held out by validation_split (the last rows) have no row \
+             of class {missing:?}; validation scores one class only. Shuffle first or use a \
+             stratified ndnet::data::train_test_split with validation_data.",
+            vy.nrows()
+        );
+    }
 }
 
 /// Where Keras's `validation_split` cuts `n` rows: the first `floor(n · (1 - split))` train, the

@@ -1,14 +1,14 @@
 //! The tutorial's baseline experiment end to end on the real sonar data.
 //!
-//! The data is found as a user's program finds it (`SONAR_CSV`, `./sonar.csv`, the cache, or a
-//! download); CI points `SONAR_CSV` at its copy.
+//! The data is found as a user's program finds it (`SONAR_CSV`, `./sonar.csv`, or the copy
+//! embedded in the crate), so the tests run offline with no set-up.
 
 use ndnet::data::CrossValidation;
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
 
 fn baseline_scores(threads: usize, seed: u64) -> Vec<f32> {
-    let data = sonar::load(None).expect("the sonar data (set SONAR_CSV to its path)");
+    let data = sonar::load(None).expect("the sonar data");
     let cv = CrossValidation::new(10, seed).threads(threads);
     cv.score(
         || SonarExperiment::Baseline.build(),
@@ -43,7 +43,7 @@ fn a_different_seed_gives_different_folds_and_weights() {
 
 #[test]
 fn the_sonar_data_has_the_expected_shape_and_classes() {
-    let data = sonar::load(None).expect("the sonar data (set SONAR_CSV to its path)");
+    let data = sonar::load(None).expect("the sonar data");
     assert_eq!(data.x.dim(), (208, 60));
     assert_eq!(data.y.dim(), (208, 1));
     // 111 mines (M = 0) and 97 rocks (R = 1).

@@ -1,8 +1,8 @@
 //! CSV loading errors, the Sonar loader, the file search and the checked download.
 //!
-//! Tests that need the real Sonar file read its path from `SONAR_CSV` and are skipped (with a
-//! note) when it is unset. Downloads go to a tiny HTTP server on 127.0.0.1 started by the test;
-//! nothing here contacts the internet.
+//! The real Sonar file is the copy embedded in the crate (its SHA-256 is checked here against
+//! an implementation of FIPS 180-4 in this file). Downloads go to a tiny HTTP server on
+//! 127.0.0.1 started by the test; nothing here contacts the internet.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,26 +29,83 @@ fn sonar_row(value: f32, label: &str) -> String {
     format!("{},{label}\n", values.join(","))
 }
 
-/// The real Sonar file, from `SONAR_CSV`, or `None` (with a note) when it is not set.
-fn real_sonar(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("SONAR_CSV").filter(|v| !v.is_empty()) {
-        Some(path) => Some(PathBuf::from(path)),
-        None => {
-            eprintln!("note: {test} skipped: set SONAR_CSV to the path of sonar.csv to run it");
-            None
-        }
-    }
+/// The real Sonar file: the embedded copy written to a temporary directory.
+fn real_sonar() -> (tempfile::TempDir, PathBuf) {
+    temp_file("sonar.csv", sonar::EMBEDDED_CSV)
 }
 
-/// A locator that looks only inside `dir` and never downloads.
+/// SHA-256 (FIPS 180-4), lower-case hex, written out here so the check of the embedded file
+/// does not rest on the crate's own digest code.
+fn sha256(message: &[u8]) -> String {
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+        0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+        0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+        0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+        0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+        0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+        0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
+    let mut h: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    let mut data = message.to_vec();
+    data.push(0x80);
+    while data.len() % 64 != 56 {
+        data.push(0);
+    }
+    data.extend_from_slice(&((message.len() as u64) * 8).to_be_bytes());
+    for block in data.chunks(64) {
+        let mut w = [0u32; 64];
+        for (i, word) in block.chunks(4).enumerate() {
+            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        for i in 16..64 {
+            let s0 = w[i - 15].rotate_right(7) ^ w[i - 15].rotate_right(18) ^ (w[i - 15] >> 3);
+            let s1 = w[i - 2].rotate_right(17) ^ w[i - 2].rotate_right(19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16]
+                .wrapping_add(s0)
+                .wrapping_add(w[i - 7])
+                .wrapping_add(s1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
+        for i in 0..64 {
+            let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+            let ch = (e & f) ^ (!e & g);
+            let t1 = hh
+                .wrapping_add(s1)
+                .wrapping_add(ch)
+                .wrapping_add(K[i])
+                .wrapping_add(w[i]);
+            let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+            let maj = (a & b) ^ (a & c) ^ (b & c);
+            let t2 = s0.wrapping_add(maj);
+            hh = g;
+            g = f;
+            f = e;
+            e = d.wrapping_add(t1);
+            d = c;
+            c = b;
+            b = a;
+            a = t1.wrapping_add(t2);
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    h.iter().map(|x| format!("{x:08x}")).collect()
+}
+
+/// A locator whose working-directory file is inside `dir`.
 fn offline_locator(dir: &Path) -> Locator {
     Locator {
         explicit: None,
         env_path: None,
         working_dir_file: dir.join("cwd").join("sonar.csv"),
-        cache_file: Some(dir.join("cache").join("ndnet").join("sonar.csv")),
-        url: "http://127.0.0.1:9/sonar.csv".to_owned(),
-        download: false,
     }
 }
 
@@ -225,10 +282,37 @@ fn sonar_empty_file_is_error() {
 }
 
 #[test]
+fn sha256_of_the_fips_180_examples() {
+    // FIPS 180-4 examples (one block, two blocks) and the empty message.
+    assert_eq!(
+        sha256(b""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    assert_eq!(
+        sha256(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        sha256(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+    );
+}
+
+#[test]
+fn embedded_copy_is_the_published_file() {
+    assert_eq!(
+        sha256(sonar::EMBEDDED_CSV.as_bytes()),
+        "3079c09b5d2789a0f96aff82c28e5164fafe2495c5f8da96c6c256c1bd25763f"
+    );
+    assert_eq!(sonar::SHA256, sha256(sonar::EMBEDDED_CSV.as_bytes()));
+    let data = sonar::embedded().unwrap();
+    assert_eq!(data.path, PathBuf::from(sonar::EMBEDDED_NAME));
+    assert_eq!(data.class_counts(), vec![111, 97]);
+}
+
+#[test]
 fn sonar_real_file_has_208_rows_111_m_and_97_r() {
-    let Some(path) = real_sonar("sonar_real_file_has_208_rows_111_m_and_97_r") else {
-        return;
-    };
+    let (_dir, path) = real_sonar();
     let data = sonar::load(Some(&path)).unwrap();
     assert_eq!(data.x.shape(), &[208, 60]);
     assert_eq!(data.y.shape(), &[208, 1]);
@@ -252,23 +336,18 @@ fn locator_from_env_uses_explicit_path_and_standard_places() {
     let locator = Locator::from_env(Some(Path::new("/data/sonar.csv")));
     assert_eq!(locator.explicit, Some(PathBuf::from("/data/sonar.csv")));
     assert_eq!(locator.working_dir_file, PathBuf::from("sonar.csv"));
-    if let Some(cache) = &locator.cache_file {
+    if let Some(cache) = sonar::cache_path() {
         assert!(cache.ends_with("ndnet/sonar.csv"), "{}", cache.display());
     }
 }
 
 #[test]
-fn locator_prefers_explicit_then_env_then_working_dir_then_cache() {
+fn locator_prefers_explicit_then_env_then_working_dir_then_embedded_copy() {
     let dir = tempfile::tempdir().unwrap();
     let mut locator = offline_locator(dir.path());
     let explicit = dir.path().join("explicit.csv");
     let env = dir.path().join("env.csv");
-    for path in [
-        &explicit,
-        &env,
-        &locator.working_dir_file,
-        locator.cache_file.as_ref().unwrap(),
-    ] {
+    for path in [&explicit, &env, &locator.working_dir_file] {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, "x").unwrap();
     }
@@ -289,9 +368,36 @@ fn locator_prefers_explicit_then_env_then_working_dir_then_cache() {
     fs::remove_file(&locator.working_dir_file).unwrap();
     let found = locator.resolve().unwrap();
     assert_eq!(
-        (Some(found.path), found.origin),
-        (locator.cache_file.clone(), Origin::Cache)
+        (found.path, found.origin),
+        (PathBuf::from(sonar::EMBEDDED_NAME), Origin::Embedded)
     );
+}
+
+#[test]
+fn locator_loads_the_file_it_found_and_otherwise_the_embedded_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut locator = offline_locator(dir.path());
+    // Nothing on disk: the 208 embedded rows, offline, no environment variable needed.
+    let data = locator.load().unwrap();
+    assert_eq!(data.x.dim(), (208, 60));
+    assert_eq!(data.class_counts(), vec![111, 97]);
+    assert_eq!(data.path, PathBuf::from(sonar::EMBEDDED_NAME));
+    // A two-row file in the working directory wins over the embedded copy.
+    fs::create_dir_all(locator.working_dir_file.parent().unwrap()).unwrap();
+    fs::write(
+        &locator.working_dir_file,
+        sonar_row(0.5, "M") + &sonar_row(0.25, "R"),
+    )
+    .unwrap();
+    let data = locator.load().unwrap();
+    assert_eq!(data.labels, vec![0, 1]);
+    assert_eq!(data.path, locator.working_dir_file);
+    // So does an explicit path.
+    let (_d, explicit) = temp_file("mine.csv", &sonar_row(0.75, "R"));
+    locator.explicit = Some(explicit.clone());
+    let data = locator.load().unwrap();
+    assert_eq!(data.labels, vec![1]);
+    assert_eq!(data.x[[0, 0]], 0.75);
 }
 
 #[test]
@@ -315,27 +421,6 @@ fn locator_missing_env_path_is_error_naming_the_variable() {
     let msg = locator.resolve().unwrap_err().to_string();
     assert!(msg.contains("SONAR_CSV"), "{msg}");
     assert!(msg.contains("nowhere.csv"), "{msg}");
-}
-
-#[test]
-fn locator_not_found_error_lists_every_place_and_remedy() {
-    let dir = tempfile::tempdir().unwrap();
-    let locator = offline_locator(dir.path());
-    let err = locator.resolve().unwrap_err();
-    assert!(matches!(err, Error::DataUnavailable(_)), "{err:?}");
-    let msg = err.to_string();
-    let cache = locator.cache_file.as_ref().unwrap().display().to_string();
-    let cwd = locator.working_dir_file.display().to_string();
-    for needle in [
-        "--data PATH",
-        "SONAR_CSV",
-        cwd.as_str(),
-        cache.as_str(),
-        sonar::URL,
-        "download: skipped",
-    ] {
-        assert!(msg.contains(needle), "missing {needle:?} in:\n{msg}");
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,9 +527,7 @@ mod download {
 
     #[test]
     fn download_of_real_copy_succeeds_and_matches_checksum() {
-        let Some(real) = real_sonar("download_of_real_copy_succeeds_and_matches_checksum") else {
-            return;
-        };
+        let (_real_dir, real) = real_sonar();
         let bytes = fs::read(&real).unwrap();
         let (url, server) = serve(vec![Reply::ok(bytes.clone())]);
         let dir = tempfile::tempdir().unwrap();
@@ -548,45 +631,9 @@ mod download {
     }
 
     #[test]
-    fn locator_downloads_into_cache_when_no_local_file() {
-        let Some(real) = real_sonar("locator_downloads_into_cache_when_no_local_file") else {
-            return;
-        };
-        let (url, server) = serve(vec![Reply::ok(fs::read(&real).unwrap())]);
-        let dir = tempfile::tempdir().unwrap();
-        let mut locator = offline_locator(dir.path());
-        locator.url = format!("{url}/datasets/sonar.csv");
-        locator.download = true;
-
-        let found = locator.resolve().unwrap();
-
-        assert_eq!(found.origin, Origin::Downloaded);
-        assert_eq!(Some(&found.path), locator.cache_file.as_ref());
-        server.join().unwrap();
-        // Now cached: found again without any server.
-        let again = locator.resolve().unwrap();
-        assert_eq!(again.origin, Origin::Cache);
-        assert_eq!(sonar::load_file(&again.path).unwrap().n_rows(), 208);
-    }
-
-    #[test]
-    fn locator_failed_download_lists_places_and_the_http_error() {
-        let (url, server) = serve(vec![Reply::status("404 Not Found")]);
-        let dir = tempfile::tempdir().unwrap();
-        let mut locator = offline_locator(dir.path());
-        locator.url = format!("{url}/sonar.csv");
-        locator.download = true;
-
-        let err = locator.resolve().unwrap_err();
-
-        let msg = err.to_string();
-        assert!(matches!(err, Error::DataUnavailable(_)), "{err:?}");
-        assert!(msg.contains("404"), "{msg}");
-        assert!(msg.contains("--data PATH"), "{msg}");
-        assert!(msg.contains("SONAR_CSV"), "{msg}");
-        assert!(!locator.cache_file.as_ref().unwrap().exists());
-        let cache_dir = locator.cache_file.as_ref().unwrap().parent().unwrap();
-        assert!(entries(cache_dir).is_empty(), "{:?}", entries(cache_dir));
-        server.join().unwrap();
+    fn crate_digest_agrees_with_the_test_digest() {
+        for text in [&b""[..], b"abc", sonar::EMBEDDED_CSV.as_bytes()] {
+            assert_eq!(ndnet::datasets::sha256_hex(text), sha256(text));
+        }
     }
 }

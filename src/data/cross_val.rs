@@ -5,7 +5,7 @@ use std::fmt;
 
 use ndarray::{Array2, ArrayView2, AsArray, Axis, Ix2};
 
-use super::{StandardScaler, StratifiedKFold};
+use super::{Fold, StandardScaler, StratifiedKFold};
 use crate::error::{Error, Result};
 use crate::metrics::argmax;
 use crate::model::{FitOptions, IntoTargets, Sequential};
@@ -76,6 +76,17 @@ pub(crate) fn prepare_folds(
         });
     }
     let folds = splitter.split(&class_labels(y))?;
+    prepare_given_folds(x, y, &folds, seed, standardize)
+}
+
+/// [`prepare_folds`] on given folds (already checked against the row count).
+fn prepare_given_folds(
+    x: ArrayView2<f32>,
+    y: ArrayView2<f32>,
+    folds: &[Fold],
+    seed: u64,
+    standardize: bool,
+) -> Result<Vec<FoldData>> {
     folds
         .iter()
         .enumerate()
@@ -99,6 +110,76 @@ pub(crate) fn prepare_folds(
         .collect()
 }
 
+/// The folds of given test-index sets (scikit-learn's `PredefinedSplit`): fold `k` tests on
+/// `test_sets[k]` and trains on every other row. Checks that every index is below `n_rows`,
+/// that no row is in two sets (or twice in one), and that every test and training set is
+/// non-empty.
+fn folds_from_test_sets(test_sets: &[Vec<usize>], n_rows: usize) -> Result<Vec<Fold>> {
+    if test_sets.is_empty() {
+        return Err(Error::param(
+            "CrossValidation",
+            "test_sets",
+            "[]",
+            "give at least one test set",
+        ));
+    }
+    let mut fold_of = vec![usize::MAX; n_rows];
+    for (k, set) in test_sets.iter().enumerate() {
+        if set.is_empty() {
+            return Err(Error::param(
+                "CrossValidation",
+                "test_sets",
+                format!("set {k}"),
+                "every test set needs at least one row",
+            ));
+        }
+        for &i in set {
+            let Some(slot) = fold_of.get_mut(i) else {
+                return Err(Error::param(
+                    "CrossValidation",
+                    "test_sets",
+                    format!("row {i} in set {k}"),
+                    format!("row indices must be below the number of rows ({n_rows})"),
+                ));
+            };
+            if *slot != usize::MAX {
+                return Err(Error::param(
+                    "CrossValidation",
+                    "test_sets",
+                    format!("row {i} in set {k}"),
+                    format!("the row is already in test set {}", *slot),
+                ));
+            }
+            *slot = k;
+        }
+    }
+    let mut folds = Vec::with_capacity(test_sets.len());
+    for (k, set) in test_sets.iter().enumerate() {
+        let train: Vec<usize> = (0..n_rows).filter(|&i| fold_of[i] != k).collect();
+        if train.is_empty() {
+            return Err(Error::param(
+                "CrossValidation",
+                "test_sets",
+                format!("set {k}"),
+                "a test set cannot hold every row: nothing would be left to train on",
+            ));
+        }
+        let mut test = set.clone();
+        test.sort_unstable();
+        folds.push((train, test));
+    }
+    Ok(folds)
+}
+
+/// Whether the model's first layer is a [`Normalization`](crate::layers::Normalization) layer,
+/// which cross-validation adapts on each training fold instead of standardizing the data.
+fn starts_with_normalization(model: &Sequential) -> bool {
+    model
+        .layers()
+        .first()
+        .is_some_and(|l| l.kind() == "Normalization")
+}
+
 /// `86.04% (4.58%)`: mean and population std in percent, as the tutorial prints them.
 impl fmt::Display for CvScores {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -114,7 +195,9 @@ impl fmt::Display for CvScores {
 /// A stratified k-fold cross-validation of a model-building closure.
 ///
 /// For each fold: the training rows are standardized with a [`StandardScaler`] fitted on them
-/// alone (the test rows are transformed with that scaler), a fresh model is built, re-seeded from
+/// alone (the test rows are transformed with that scaler; or, when the model's first layer is
+/// a [`Normalization`](crate::layers::Normalization), that layer is adapted on the training
+/// rows and the data is left raw), a fresh model is built, re-seeded from
 /// `seed` and the fold index, trained, and scored by accuracy on the test rows in inference mode.
 /// Folds run in parallel (feature `parallel`); every fold's randomness is its own, so the scores
 /// are bitwise the same for any number of threads.
@@ -209,14 +292,87 @@ impl CrossValidation {
         P: Fn(usize, f32) + Sync,
     {
         let (x, y) = (x.into(), y.into_targets());
-        let folds = prepare_folds(
-            "cross-validation",
-            x,
-            y,
-            &self.splitter,
-            self.seed,
-            self.standardize,
-        )?;
+        if x.nrows() != y.nrows() {
+            return Err(Error::RowCountMismatch {
+                what: "cross-validation".into(),
+                x_rows: x.nrows(),
+                y_rows: y.nrows(),
+            });
+        }
+        let folds = self.splitter.split(&class_labels(y))?;
+        self.run_folds(&folds, build, x, y, fit, on_fold)
+    }
+
+    /// Cross-validates on given folds, scikit-learn's `PredefinedSplit`: fold `k` is scored on
+    /// the rows `test_sets[k]` after training on all other rows, so a run can use exactly the
+    /// folds of another program and be compared with it fold by fold. Everything else (model
+    /// seeds from `seed` and the fold index, per-fold standardization, threads) is as
+    /// [`score`](Self::score); the splitter is not used. A row in no set is always trained on.
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// use ndnet::data::CrossValidation;
+    /// use ndarray::Array2;
+    ///
+    /// let x = Array2::from_shape_fn((8, 1), |(i, _)| i as f32);
+    /// let y = Array2::from_shape_fn((8, 1), |(i, _)| if i < 4 { 0.0 } else { 1.0 });
+    /// let build = || -> ndnet::Result<Sequential> {
+    ///     let mut m = Sequential::new(1);
+    ///     m.add(Dense::new(1).activation(Activation::Sigmoid))?;
+    ///     m.compile(BinaryCrossentropy, Sgd::new(0.5))?;
+    ///     Ok(m)
+    /// };
+    /// let fit = FitOptions { epochs: 50, batch_size: 4, ..Default::default() };
+    /// let folds = vec![vec![0, 7], vec![1, 6], vec![2, 5, 3, 4]];
+    /// let scores = CrossValidation::new(2, 7).score_predefined(&folds, build, &x, &y, &fit)?;
+    /// assert_eq!(scores.scores.len(), 3);
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] if there is no set, a set is empty, an index is out of range,
+    /// a row is in two sets, or a set holds every row; otherwise as [`score`](Self::score).
+    pub fn score_predefined<'a, F>(
+        &self,
+        test_sets: &[Vec<usize>],
+        build: F,
+        x: impl AsArray<'a, f32, Ix2>,
+        y: impl IntoTargets<'a>,
+        fit: &FitOptions<'_>,
+    ) -> Result<CvScores>
+    where
+        F: Fn() -> Result<Sequential> + Sync,
+    {
+        let (x, y) = (x.into(), y.into_targets());
+        if x.nrows() != y.nrows() {
+            return Err(Error::RowCountMismatch {
+                what: "cross-validation".into(),
+                x_rows: x.nrows(),
+                y_rows: y.nrows(),
+            });
+        }
+        let folds = folds_from_test_sets(test_sets, x.nrows())?;
+        self.run_folds(&folds, build, x, y, fit, |_, _| {})
+    }
+
+    fn run_folds<F, P>(
+        &self,
+        folds: &[Fold],
+        build: F,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+        fit: &FitOptions<'_>,
+        on_fold: P,
+    ) -> Result<CvScores>
+    where
+        F: Fn() -> Result<Sequential> + Sync,
+        P: Fn(usize, f32) + Sync,
+    {
+        // A model that starts with a Normalization layer carries its own scaler: it is adapted on
+        // each training fold and the data is passed raw.
+        let adapt = starts_with_normalization(&build()?);
+        let folds = prepare_given_folds(x, y, folds, self.seed, self.standardize && !adapt)?;
         let fit = FitOptions {
             validation_data: None,
             ..fit.clone()
@@ -225,6 +381,9 @@ impl CrossValidation {
             let fold = &folds[k];
             let mut model = build()?;
             model.set_seed(fold.seed);
+            if adapt {
+                model.adapt(&fold.x_train)?;
+            }
             model.fit(&fold.x_train, &fold.y_train, &fit)?;
             let accuracy = model.evaluate(&fold.x_test, &fold.y_test)?.accuracy;
             on_fold(k, accuracy);

@@ -231,6 +231,7 @@ impl CsvLoader {
             let mut held: Vec<u8> = Vec::new();
             let mut found = 0usize;
             let first_values = values.len();
+            let has_header = self.has_header;
             let mut parse =
                 |bytes: &[u8], column: usize, error: &mut Option<Error>| -> Result<()> {
                     let text = std::str::from_utf8(bytes).map_err(|_| {
@@ -252,10 +253,16 @@ impl CsvLoader {
                             ))
                         }
                         Err(_) => {
+                            let hint = if first_values == 0 && !has_header {
+                                " (if the first line is a header, skip it: \
+                                 CsvLoader::new().has_header(true))"
+                            } else {
+                                ""
+                            };
                             *error = Some(csv_err(
                                 line,
                                 column,
-                                format!("expected a number, found {text:?}"),
+                                format!("expected a number, found {text:?}{hint}"),
                             ))
                         }
                     }

@@ -182,6 +182,39 @@ impl LabelEncoder {
         one_hot(indices, self.classes.len())
     }
 
+    /// Fits the encoder on `labels` and returns them as the `(n, 1)` 0.0 / 1.0 target column of
+    /// a sigmoid output, in one call (`fit_transform`, then `binary_column`). The classes are
+    /// sorted, so the first becomes 0.0.
+    ///
+    /// ```
+    /// use ndnet::data::LabelEncoder;
+    /// let mut encoder = LabelEncoder::new();
+    /// let y = encoder.fit_binary_column(&["R", "M", "R"])?;
+    /// assert_eq!(y, ndarray::array![[1.0], [0.0], [1.0]]);
+    /// assert_eq!(encoder.classes(), ["M", "R"]);
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`fit`](Self::fit) and [`binary_column`](Self::binary_column): no labels, or not
+    /// exactly two classes.
+    pub fn fit_binary_column<S: AsRef<str>>(&mut self, labels: &[S]) -> Result<Array2<f32>> {
+        let indices = self.fit_transform(labels)?;
+        self.binary_column(&indices)
+    }
+
+    /// Fits the encoder on `labels` and returns them one-hot, shape `(n, n_classes)`, the
+    /// target of a softmax output, in one call.
+    ///
+    /// # Errors
+    ///
+    /// As [`fit`](Self::fit).
+    pub fn fit_one_hot<S: AsRef<str>>(&mut self, labels: &[S]) -> Result<Array2<f32>> {
+        let indices = self.fit_transform(labels)?;
+        self.one_hot(&indices)
+    }
+
     fn quoted_classes(&self) -> String {
         self.classes
             .iter()

@@ -22,7 +22,16 @@ use crate::model::check_finite;
 /// `scale` is the population standard deviation (divisor `n`, not `n - 1`), and 1 for a column
 /// whose variance is zero (up to rounding), so constant columns become 0 instead of NaN. The
 /// statistics are computed in `f64`.
+///
+/// With the `serde` feature it serializes as
+/// `{"mean": [...], "scale": [...], "n_samples_seen": n}` (or `null`s before fitting), and
+/// deserializing checks the parts as [`from_parts`](StandardScaler::from_parts) does.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "ScalerParts", into = "ScalerParts")
+)]
 pub struct StandardScaler {
     fitted: Option<Fitted>,
 }
@@ -34,10 +43,111 @@ struct Fitted {
     n_samples: usize,
 }
 
+/// The serialized form of a [`StandardScaler`].
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScalerParts {
+    mean: Option<Vec<f64>>,
+    scale: Option<Vec<f64>>,
+    n_samples_seen: Option<usize>,
+}
+
+#[cfg(feature = "serde")]
+impl From<StandardScaler> for ScalerParts {
+    fn from(s: StandardScaler) -> Self {
+        match s.fitted {
+            Some(f) => ScalerParts {
+                mean: Some(f.mean.to_vec()),
+                scale: Some(f.scale.to_vec()),
+                n_samples_seen: Some(f.n_samples),
+            },
+            None => ScalerParts {
+                mean: None,
+                scale: None,
+                n_samples_seen: None,
+            },
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ScalerParts> for StandardScaler {
+    type Error = Error;
+
+    fn try_from(p: ScalerParts) -> Result<Self> {
+        match (p.mean, p.scale, p.n_samples_seen) {
+            (None, None, _) => Ok(StandardScaler::new()),
+            (Some(mean), Some(scale), n) => {
+                StandardScaler::from_parts(&mean, &scale, n.unwrap_or(0))
+            }
+            _ => Err(Error::InvalidState(
+                "StandardScaler: mean and scale must both be given or both be null".into(),
+            )),
+        }
+    }
+}
+
 impl StandardScaler {
     /// A scaler that has not been fitted.
     pub fn new() -> Self {
         StandardScaler::default()
+    }
+
+    /// A fitted scaler from its parts: the per-column `mean`, the per-column divisor `scale`
+    /// (as [`mean`](Self::mean) and [`scale`](Self::scale) return them) and the number of rows
+    /// it was fitted on (informational; 0 if unknown).
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use ndnet::data::StandardScaler;
+    ///
+    /// let scaler = StandardScaler::from_parts(&[2.0, 10.0], &[1.0, 4.0], 2)?;
+    /// assert_eq!(scaler.transform(array![[3.0f32, 2.0]].view())?, array![[1.0, -2.0]]);
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] if the lengths differ; [`Error::EmptyData`] if they are empty;
+    /// [`Error::InvalidParameter`] for a mean that is not finite or a scale that is not finite
+    /// and positive.
+    pub fn from_parts(mean: &[f64], scale: &[f64], n_samples_seen: usize) -> Result<Self> {
+        if mean.len() != scale.len() {
+            return Err(Error::ShapeMismatch {
+                what: "StandardScaler::from_parts: mean and scale lengths".into(),
+                expected: vec![mean.len()],
+                found: vec![scale.len()],
+            });
+        }
+        if mean.is_empty() {
+            return Err(Error::EmptyData(
+                "StandardScaler::from_parts: no columns".into(),
+            ));
+        }
+        if let Some(j) = mean.iter().position(|m| !m.is_finite()) {
+            return Err(Error::param(
+                "StandardScaler",
+                "mean",
+                mean[j],
+                "must be finite",
+            ));
+        }
+        if let Some(j) = scale.iter().position(|&s| !(s.is_finite() && s > 0.0)) {
+            return Err(Error::param(
+                "StandardScaler",
+                "scale",
+                scale[j],
+                "must be finite and positive",
+            ));
+        }
+        Ok(StandardScaler {
+            fitted: Some(Fitted {
+                mean: Array1::from(mean.to_vec()),
+                scale: Array1::from(scale.to_vec()),
+                n_samples: n_samples_seen,
+            }),
+        })
     }
 
     /// Learns each column's mean and population standard deviation.
@@ -195,4 +305,32 @@ fn is_constant(var: f64, mean: f64, n: f64) -> bool {
     let eps = f64::EPSILON;
     let upper_bound = n * eps * var + (n * mean * eps).powi(2);
     var <= upper_bound
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_scaler_round_trips_through_json_and_checks_what_it_reads() {
+        let x = ndarray::array![[1.0f32, 10.0], [3.0, 10.0]];
+        let mut scaler = StandardScaler::new();
+        scaler.fit(x.view()).unwrap();
+        let json = serde_json::to_string(&scaler).unwrap();
+        assert_eq!(
+            json,
+            r#"{"mean":[2.0,10.0],"scale":[1.0,1.0],"n_samples_seen":2}"#
+        );
+        let back: StandardScaler = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, scaler);
+        let unfitted: StandardScaler =
+            serde_json::from_str(r#"{"mean":null,"scale":null,"n_samples_seen":null}"#).unwrap();
+        assert!(!unfitted.is_fitted());
+        assert!(
+            serde_json::from_str::<StandardScaler>(
+                r#"{"mean":[0.0],"scale":[-1.0],"n_samples_seen":1}"#
+            )
+            .is_err()
+        );
+    }
 }

@@ -3,9 +3,9 @@
 //! - [`sonar`]: the UCI Sonar data (mines vs rocks), 208 rows of 60 features.
 //! - [`blobs`]: generated Gaussian blobs for multi-class examples.
 //!
-//! Files are looked up locally first and, with the `download` feature (on by default),
-//! fetched once into the user cache directory ([`cache_dir`]) and checked against a SHA-256
-//! digest.
+//! The sonar data ships inside the crate, so nothing needs the network. With the opt-in
+//! `download` feature, [`download_file`] fetches a file (e.g. into the user cache directory,
+//! [`cache_dir`]) and checks it against a SHA-256 digest.
 
 pub mod blobs;
 pub mod sonar;

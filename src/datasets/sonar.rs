@@ -1,10 +1,10 @@
 //! The UCI Sonar data set: sonar returns from metal cylinders (mines, `M`) and rocks (`R`).
 //!
 //! 208 rows, each with 60 energy values in `[0, 1]` and a label, 111 `M` and 97 `R`, no header.
-//! [`load`] finds the file (see [`Locator`] for where it looks), downloading it into the cache
-//! directory if needed, and returns it ready for a binary classifier:
+//! [`load`] finds the data (see [`Locator`] for where it looks; without a file it uses the copy
+//! embedded in the crate, so it works offline) and returns it ready for a binary classifier:
 //!
-//! ```no_run
+//! ```
 //! use ndnet::datasets::sonar;
 //!
 //! let data = sonar::load(None)?;
@@ -15,7 +15,6 @@
 //! # Ok::<(), ndnet::Error>(())
 //! ```
 
-use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -36,8 +35,16 @@ pub const FILE_NAME: &str = "sonar.csv";
 /// Environment variable holding the path of the file.
 pub const ENV_PATH: &str = "SONAR_CSV";
 
-/// Environment variable overriding [`URL`].
+/// Environment variable overriding [`URL`] in [`url`].
 pub const ENV_URL: &str = "SONAR_URL";
+
+/// The address to download from: `$SONAR_URL` if set and non-empty, else [`URL`].
+pub fn url() -> String {
+    std::env::var(ENV_URL)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| URL.to_owned())
+}
 
 /// Number of features per row.
 pub const N_FEATURES: usize = 60;
@@ -81,6 +88,17 @@ impl Sonar {
     }
 }
 
+/// The Sonar file shipped inside the crate: 208 rows, no header, SHA-256 [`SHA256`].
+///
+/// From the UCI Machine Learning Repository (Gorman, R. P., and Sejnowski, T. J., "Connectionist
+/// Bench (Sonar, Mines vs. Rocks)", <https://archive.ics.uci.edu/>), licensed under
+/// CC BY 4.0; see `data/README.md` in the crate. [`load`] falls back to it when no file is given,
+/// so programs and tests need neither a download nor an environment variable.
+pub const EMBEDDED_CSV: &str = include_str!("../../data/sonar.csv");
+
+/// The name [`Located::path`] and [`Sonar::path`] carry for the [embedded copy](EMBEDDED_CSV).
+pub const EMBEDDED_NAME: &str = "(embedded sonar.csv)";
+
 /// How the file was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -90,29 +108,27 @@ pub enum Origin {
     EnvVar,
     /// `./sonar.csv` in the working directory.
     WorkingDir,
-    /// The copy in the cache directory.
-    Cache,
-    /// Just downloaded into the cache directory.
-    Downloaded,
+    /// The copy compiled into the crate ([`EMBEDDED_CSV`]).
+    Embedded,
 }
 
-/// A file found by [`Locator::resolve`].
+/// The data source found by [`Locator::resolve`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located {
-    /// Path of the file.
+    /// Path of the file; [`EMBEDDED_NAME`] (not a file) for [`Origin::Embedded`].
     pub path: PathBuf,
     /// Which rule found it.
     pub origin: Origin,
 }
 
-/// Where to look for the Sonar file, in order.
+/// Where to look for the Sonar data, in order.
 ///
 /// 1. `explicit`, the path given by the caller; if it is set, it must exist;
 /// 2. `env_path`, from the `SONAR_CSV` environment variable; if it is set, it must exist;
-/// 3. `working_dir_file`, normally `./sonar.csv`;
-/// 4. `cache_file`, normally `$XDG_CACHE_HOME/ndnet/sonar.csv` or `~/.cache/ndnet/sonar.csv`;
-/// 5. if `download` is true, `url` is downloaded to `cache_file` (checked against [`SHA256`]).
+/// 3. `working_dir_file`, normally `./sonar.csv`, if it exists;
+/// 4. otherwise the copy embedded in the crate ([`EMBEDDED_CSV`]).
 ///
+/// Nothing is downloaded: [`download_to`] (with the `download` feature) is an explicit call.
 /// [`Locator::from_env`] fills the fields from the environment; tests and programs can also set
 /// them directly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,43 +139,34 @@ pub struct Locator {
     pub env_path: Option<PathBuf>,
     /// The file in the working directory.
     pub working_dir_file: PathBuf,
-    /// The file in the cache directory (`None` if no cache directory is known).
-    pub cache_file: Option<PathBuf>,
-    /// Where to download from.
-    pub url: String,
-    /// Whether to download when no local file is found.
-    pub download: bool,
 }
 
-/// The cache location of the file: [`cache_dir`](super::cache_dir)`/sonar.csv`.
+/// The cache location for a downloaded copy: [`cache_dir`](super::cache_dir)`/sonar.csv`.
+///
+/// [`load`] does not look there; pass the path explicitly after [`download_to`].
 pub fn cache_path() -> Option<PathBuf> {
     super::cache_dir().map(|d| d.join(FILE_NAME))
 }
 
 impl Locator {
-    /// The standard search: `explicit`, then `$SONAR_CSV`, `./sonar.csv`, the cache file, and a
-    /// download from `$SONAR_URL` (or [`URL`]) when the `download` feature is enabled.
+    /// The standard search: `explicit`, then `$SONAR_CSV`, `./sonar.csv`, then the embedded copy.
     pub fn from_env(explicit: Option<&Path>) -> Self {
-        let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
         Locator {
             explicit: explicit.map(Path::to_path_buf),
-            env_path: non_empty(ENV_PATH).map(PathBuf::from),
+            env_path: std::env::var_os(ENV_PATH)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             working_dir_file: PathBuf::from(FILE_NAME),
-            cache_file: cache_path(),
-            url: non_empty(ENV_URL)
-                .map(|v| v.to_string_lossy().into_owned())
-                .unwrap_or_else(|| URL.to_owned()),
-            download: cfg!(feature = "download"),
         }
     }
 
-    /// Finds the file, downloading it if allowed and needed.
+    /// Finds the data: the first of the explicit path, `SONAR_CSV` and `./sonar.csv` that is set
+    /// (and, for `./sonar.csv`, exists), otherwise the embedded copy.
     ///
     /// # Errors
     ///
-    /// [`Error::DataUnavailable`] if an explicit or `SONAR_CSV` path does not name a file, or if
-    /// no file is found and the download is disabled or fails; the message lists every place
-    /// looked at and the ways to provide the file.
+    /// [`Error::DataUnavailable`] if an explicit or `SONAR_CSV` path is set but does not name a
+    /// file: a path that was asked for is never silently replaced by the embedded copy.
     pub fn resolve(&self) -> Result<Located> {
         if let Some(path) = &self.explicit {
             return if path.is_file() {
@@ -169,7 +176,8 @@ impl Locator {
                 })
             } else {
                 Err(Error::DataUnavailable(format!(
-                    "the Sonar data file {} does not exist (or is not a file)",
+                    "the Sonar data file {} does not exist (or is not a file); \
+                     omit the path to use the copy embedded in ndnet",
                     path.display()
                 )))
             };
@@ -183,7 +191,7 @@ impl Locator {
             } else {
                 Err(Error::DataUnavailable(format!(
                     "{ENV_PATH} is set to {}, but there is no such file; \
-                     unset it or point it at the Sonar CSV file",
+                     unset it (to use the copy embedded in ndnet) or point it at the Sonar CSV file",
                     path.display()
                 )))
             };
@@ -194,77 +202,27 @@ impl Locator {
                 origin: Origin::WorkingDir,
             });
         }
-        if let Some(cache) = &self.cache_file
-            && cache.is_file()
-        {
-            return Ok(Located {
-                path: cache.clone(),
-                origin: Origin::Cache,
-            });
-        }
-        let download_outcome = match (&self.cache_file, self.download) {
-            (_, false) if cfg!(feature = "download") => {
-                format!("skipped, download disabled ({})", self.url)
-            }
-            (_, false) => format!(
-                "skipped, ndnet was built without the `download` feature ({})",
-                self.url
-            ),
-            (None, true) => format!(
-                "skipped, no cache directory to download {} into (set XDG_CACHE_HOME or HOME)",
-                self.url
-            ),
-            (Some(cache), true) => match super::download_file(&self.url, cache, SHA256) {
-                Ok(()) => {
-                    return Ok(Located {
-                        path: cache.clone(),
-                        origin: Origin::Downloaded,
-                    });
-                }
-                Err(e) => e.to_string(),
-            },
-        };
-        Err(Error::DataUnavailable(
-            self.not_found_message(&download_outcome),
-        ))
+        Ok(Located {
+            path: PathBuf::from(EMBEDDED_NAME),
+            origin: Origin::Embedded,
+        })
     }
 
-    fn not_found_message(&self, download_outcome: &str) -> String {
-        let local = self.working_dir_file.display().to_string();
-        let local = if self.working_dir_file.is_relative() && !local.starts_with('.') {
-            format!("./{local}")
-        } else {
-            local
-        };
-        let cache = self.cache_file.as_ref().map_or_else(
-            || "(no cache directory: HOME and XDG_CACHE_HOME are unset)".to_owned(),
-            |p| p.display().to_string(),
-        );
-        let mut m = String::new();
-        // Writing to a String cannot fail.
-        let _ = writeln!(m, "the Sonar data file was not found. Looked at:");
-        let _ = writeln!(m, "  - a path given with --data: none given");
-        let _ = writeln!(m, "  - the {ENV_PATH} environment variable: not set");
-        let _ = writeln!(m, "  - {local}: not found");
-        let _ = writeln!(m, "  - {cache}: not found");
-        let _ = writeln!(m, "  - download: {download_outcome}");
-        let _ = writeln!(
-            m,
-            "Provide the file ({N_ROWS} rows of {N_FEATURES} numbers and a label M or R, no header) in one of these ways:"
-        );
-        let _ = writeln!(m, "  - pass its path with --data PATH");
-        let _ = writeln!(m, "  - set {ENV_PATH}=PATH");
-        let _ = writeln!(m, "  - copy it to {local}");
-        let _ = writeln!(m, "  - copy it to {cache}");
-        let _ = write!(
-            m,
-            "  - download it from {URL} (SHA-256 {SHA256}); {ENV_URL} overrides the URL"
-        );
-        m
+    /// Finds ([`resolve`](Self::resolve)) and reads the data.
+    ///
+    /// # Errors
+    ///
+    /// As [`resolve`](Self::resolve) and [`load_file`].
+    pub fn load(&self) -> Result<Sonar> {
+        let located = self.resolve()?;
+        match located.origin {
+            Origin::Embedded => embedded(),
+            _ => load_file(&located.path),
+        }
     }
 }
 
-/// Finds the Sonar file with the standard search ([`Locator::from_env`]).
+/// Finds the Sonar data with the standard search ([`Locator::from_env`]).
 ///
 /// # Errors
 ///
@@ -273,14 +231,30 @@ pub fn locate(explicit: Option<&Path>) -> Result<Located> {
     Locator::from_env(explicit).resolve()
 }
 
-/// Finds ([`locate`]) and reads the Sonar data.
+/// Finds ([`locate`]) and reads the Sonar data: `path` if given, else the file named by
+/// `SONAR_CSV`, else `./sonar.csv`, else the copy embedded in the crate. Works offline.
 ///
 /// # Errors
 ///
-/// As [`locate`] and [`load_file`].
+/// As [`Locator::resolve`] and [`load_file`].
 pub fn load(path: Option<&Path>) -> Result<Sonar> {
-    let located = locate(path)?;
-    load_file(&located.path)
+    Locator::from_env(path).load()
+}
+
+/// Reads the copy embedded in the crate ([`EMBEDDED_CSV`]); [`Sonar::path`] is [`EMBEDDED_NAME`].
+///
+/// ```
+/// let data = ndnet::datasets::sonar::embedded()?;
+/// assert_eq!(data.class_counts(), vec![111, 97]);
+/// # Ok::<(), ndnet::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// None in practice (the copy is checked by the crate's tests); the signature is that of
+/// [`from_reader`].
+pub fn embedded() -> Result<Sonar> {
+    from_reader(EMBEDDED_CSV.as_bytes(), EMBEDDED_NAME)
 }
 
 /// Reads the Sonar data from `path`.
@@ -315,7 +289,9 @@ pub fn from_reader<R: Read>(reader: R, name: &str) -> Result<Sonar> {
     from_labeled(data, name, PathBuf::from(name))
 }
 
-/// Downloads the Sonar file from `url` to `dest`, verifying it against [`SHA256`].
+/// Downloads the Sonar file from `url` (normally [`url()`]) to `dest` (e.g.
+/// [`cache_path`]), verifying it against [`SHA256`]. [`load`] never downloads; this is the
+/// explicit way, for a fresh copy of the original file.
 ///
 /// Nothing is left at `dest` (nor any temporary file) if the download fails or the digest does
 /// not match. See [`download_file`](super::download_file).

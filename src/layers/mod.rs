@@ -12,11 +12,13 @@ mod activation;
 mod dense;
 mod dropout;
 mod noise;
+mod normalization;
 
 pub use activation::{ActivationLayer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh};
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use noise::{AlphaDropout, GaussianDropout, GaussianNoise};
+pub use normalization::Normalization;
 
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2};
 use rand::rngs::SmallRng;
@@ -114,6 +116,8 @@ pub enum LayerConfig {
     },
     /// A stand-alone activation layer.
     Activation(Activation),
+    /// Per-feature standardization; its mean and scale are saved as its weights.
+    Normalization,
     /// A layer defined outside this crate, known only by its kind; it cannot be rebuilt.
     Custom {
         /// What [`Layer::kind`] returned.
@@ -158,6 +162,7 @@ impl LayerConfig {
             LayerConfig::GaussianNoise { stddev } => Box::new(GaussianNoise::new(*stddev)),
             LayerConfig::AlphaDropout { rate } => Box::new(AlphaDropout::new(*rate)),
             LayerConfig::Activation(a) => Box::new(ActivationLayer::new(*a)),
+            LayerConfig::Normalization => Box::new(Normalization::new()),
             LayerConfig::Custom { kind } => return Err(custom_layer_error(kind)),
         })
     }
@@ -175,6 +180,7 @@ impl LayerConfig {
                 }
                 Ok((*units, shapes))
             }
+            LayerConfig::Normalization => Ok((input_dim, vec![vec![input_dim], vec![input_dim]])),
             LayerConfig::Custom { kind } => Err(custom_layer_error(kind)),
             _ => Ok((input_dim, Vec::new())),
         }
@@ -300,6 +306,14 @@ pub trait Layer: Send + std::fmt::Debug {
     /// cross-entropy).
     fn set_skip_output_activation_grad(&mut self, skip: bool) {
         let _ = skip;
+    }
+
+    /// Learns statistics of the layer's input from `x` (`(rows, input_dim)`), for a layer that
+    /// has any ([`Normalization`]); returns whether it did. Other layers ignore `x` and return
+    /// `Ok(false)`.
+    fn adapt(&mut self, x: ArrayView2<'_, f32>) -> Result<bool> {
+        let _ = x;
+        Ok(false)
     }
 
     /// A plain-data description of the layer.

@@ -265,6 +265,10 @@ pub enum OptimizerConfig {
         epsilon: f32,
         /// Inverse-time decay per update.
         decay: f32,
+        /// Keras 3's placement of epsilon without momentum, `sqrt(s + ε)` (absent in files
+        /// written before the option existed: `false`, Keras 2's `sqrt(s) + ε`).
+        #[cfg_attr(feature = "serde", serde(default))]
+        epsilon_inside_sqrt: bool,
     },
 }
 
@@ -301,11 +305,13 @@ impl OptimizerConfig {
                 momentum,
                 epsilon,
                 decay,
+                epsilon_inside_sqrt,
             } => {
                 let mut o = RmsProp::new(learning_rate)
                     .rho(rho)
                     .momentum(momentum)
-                    .decay(decay);
+                    .decay(decay)
+                    .epsilon_inside_sqrt(epsilon_inside_sqrt);
                 o.epsilon = epsilon;
                 Box::new(o)
             }

@@ -18,6 +18,10 @@ use crate::validate;
 /// ```
 ///
 /// Defaults: `learning_rate 0.001, rho 0.9, momentum 0, epsilon 1e-7`.
+///
+/// Keras 3 (and tf.keras ≥ 2.11) puts epsilon inside the square root without momentum too,
+/// `w -= lr_t · g / sqrt(s + ε)`; [`epsilon_inside_sqrt(true)`](RmsProp::epsilon_inside_sqrt)
+/// selects that form. The default stays Keras 2's.
 #[derive(Debug, Clone)]
 pub struct RmsProp {
     /// Base learning rate.
@@ -30,6 +34,7 @@ pub struct RmsProp {
     pub epsilon: f32,
     /// Inverse-time decay of the learning rate per update.
     pub decay: f32,
+    epsilon_inside: bool,
     iterations: u64,
     ms: Vec<Array2<f32>>,
     mom: Vec<Array2<f32>>,
@@ -50,6 +55,7 @@ impl RmsProp {
             momentum: 0.0,
             epsilon: 1e-7,
             decay: 0.0,
+            epsilon_inside: false,
             iterations: 0,
             ms: Vec::new(),
             mom: Vec::new(),
@@ -73,6 +79,25 @@ impl RmsProp {
         self.decay = decay;
         self
     }
+
+    /// Without momentum, divides by `sqrt(s + ε)` (Keras 3) instead of `sqrt(s) + ε` (Keras 2,
+    /// the default). With momentum both Kerases use `sqrt(s + ε)` already.
+    ///
+    /// ```
+    /// use ndnet::optimizers::{Optimizer, RmsProp};
+    /// use ndarray::array;
+    /// // One step from w = 1 with g = 0.1, rho 0.9, lr 0.01, epsilon 0.01:
+    /// // s = 0.1 · 0.01 = 0.001; Keras 3: w = 1 - 0.01 · 0.1 / sqrt(0.011) = 0.990465.
+    /// let mut opt = RmsProp::new(0.01).epsilon_inside_sqrt(true);
+    /// opt.epsilon = 0.01;
+    /// let mut w = array![[1.0f32]];
+    /// opt.update(0, w.view_mut(), array![[0.1f32]].view());
+    /// assert!((w[[0, 0]] - 0.990465).abs() < 1e-6);
+    /// ```
+    pub fn epsilon_inside_sqrt(mut self, inside: bool) -> Self {
+        self.epsilon_inside = inside;
+        self
+    }
 }
 
 impl Optimizer for RmsProp {
@@ -94,6 +119,13 @@ impl Optimizer for RmsProp {
         let lr = self.learning_rate / (1.0 + self.decay * self.iterations as f32);
         let (rho, mu, eps) = (self.rho, self.momentum, self.epsilon);
         let ms = slot_state(&mut self.ms, slot, &param).view_mut();
+        if mu == 0.0 && self.epsilon_inside {
+            zip_state(param, grad, ms, |w, g, s| {
+                *s = rho * *s + (1.0 - rho) * g * g;
+                *w -= lr * g / (*s + eps).sqrt();
+            });
+            return;
+        }
         if mu == 0.0 {
             zip_state(param, grad, ms, |w, g, s| {
                 *s = rho * *s + (1.0 - rho) * g * g;
@@ -122,6 +154,7 @@ impl Optimizer for RmsProp {
             momentum: self.momentum,
             epsilon: self.epsilon,
             decay: self.decay,
+            epsilon_inside_sqrt: self.epsilon_inside,
         })
     }
 
