@@ -32,7 +32,7 @@
 //! ```
 
 pub mod activation;
-#[cfg(any(feature = "serde", feature = "download"))]
+#[cfg(any(feature = "serde", feature = "download", feature = "plot"))]
 mod atomic_file;
 pub mod callbacks;
 pub mod constraints;
