@@ -55,6 +55,7 @@ pub mod init;
 pub mod io;
 pub mod layers;
 pub mod losses;
+pub mod mc;
 pub mod metrics;
 pub mod model;
 pub mod optimizers;
@@ -80,9 +81,10 @@ pub mod prelude {
     pub use crate::init::Initializer;
     pub use crate::layers::{
         ActivationLayer, AlphaDropout, Dense, Dropout, GaussianDropout, GaussianNoise, Layer,
-        LeakyReLU, Linear, Mode, Normalization, ReLU, Sigmoid, Softmax, Tanh,
+        LeakyReLU, Linear, Masks, Mode, Normalization, ReLU, Sigmoid, Softmax, Tanh,
     };
     pub use crate::losses::{BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanSquaredError};
+    pub use crate::mc::McPrediction;
     pub use crate::model::{Evaluation, FitOptions, History, Sequential};
     pub use crate::optimizers::{Adam, Optimizer, RmsProp, Sgd};
     pub use crate::regularizers::Regularizer;

@@ -1,4 +1,6 @@
-//! Accuracy metrics.
+//! Accuracy metrics, and (in [`calibration`]) metrics of predicted probabilities.
+
+pub mod calibration;
 
 use ndarray::ArrayView2;
 

@@ -15,6 +15,9 @@ pub const STREAM_LAYER: u64 = 1;
 pub const STREAM_SHUFFLE: u64 = 2;
 /// Stream for cross-validation folds (index: the fold).
 pub const STREAM_FOLD: u64 = 3;
+/// Stream for the passes of Monte-Carlo dropout prediction ([`mc_seed`]); the seed is the one
+/// given to the prediction, not the model's, so predicting never touches the training streams.
+pub const STREAM_MC: u64 = 4;
 
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -56,13 +59,37 @@ pub fn derive_rng(seed: u64, stream: u64, index: u64) -> SmallRng {
 /// assert_ne!(a, layer_rng(7, "Dense", 2).random::<u64>());
 /// ```
 pub fn layer_rng(seed: u64, kind: &str, ordinal: usize) -> SmallRng {
-    // FNV-1a of the kind's name: stable across runs, platforms and compiler versions.
-    let kind_hash = kind.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
     derive_rng(
-        derive_seed(seed, STREAM_LAYER, kind_hash),
+        derive_seed(seed, STREAM_LAYER, kind_hash(kind)),
         STREAM_LAYER,
         ordinal as u64,
+    )
+}
+
+/// FNV-1a of a layer kind's name: stable across runs, platforms and compiler versions.
+fn kind_hash(kind: &str) -> u64 {
+    kind.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The seed a Monte-Carlo dropout prediction with seed `seed` gives the `ordinal`-th layer of
+/// kind `kind` (the `n` of `dropout_n`) for pass `pass` on block `block` of its rows (see
+/// [`crate::mc`]; with one mask per batch every block gets block 0's seed, so all rows share
+/// the draw). Derived on [`STREAM_MC`], so it is unrelated to the model's training streams.
+///
+/// ```
+/// use ndnet::rng::mc_seed;
+/// assert_eq!(mc_seed(7, 0, 0, "Dropout", 0), mc_seed(7, 0, 0, "Dropout", 0));
+/// assert_ne!(mc_seed(7, 0, 0, "Dropout", 0), mc_seed(7, 1, 0, "Dropout", 0));
+/// assert_ne!(mc_seed(7, 0, 0, "Dropout", 0), mc_seed(7, 0, 1, "Dropout", 0));
+/// assert_ne!(mc_seed(7, 0, 0, "Dropout", 0), mc_seed(7, 0, 0, "Dropout", 1));
+/// ```
+pub fn mc_seed(seed: u64, pass: usize, block: usize, kind: &str, ordinal: usize) -> u64 {
+    let layer = derive_seed(seed, STREAM_MC, kind_hash(kind));
+    derive_seed(
+        derive_seed(layer, STREAM_MC, ordinal as u64),
+        pass as u64,
+        block as u64,
     )
 }

@@ -1,8 +1,8 @@
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 
-use super::{Layer, LayerConfig, Mode, check_backward, check_forward, check_shape};
+use super::{Layer, LayerConfig, Masks, Mode, check_backward, check_forward, check_shape};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip3;
 
@@ -12,7 +12,8 @@ use crate::kernels::elementwise::zip3;
 /// `p = 1 - rate`). In [`Mode::Train`] each element is kept with probability `1 - rate`, a fresh
 /// mask `m` per element per batch, and `y = x · m / (1 - rate)`, so the expected output equals
 /// the input; `backward` multiplies by the same `m / (1 - rate)`. In [`Mode::Eval`] the layer is
-/// the identity. `rate` must lie in `[0, 1)`.
+/// the identity. In [`Mode::McDropout`] it draws masks as in training (one per row, or one for
+/// the whole batch with [`Masks::PerBatch`]). `rate` must lie in `[0, 1)`.
 ///
 /// The mask draws one 32-bit random number per element from the layer's own RNG, which the model
 /// seeds from its seed and the layer's position, and keeps the element when the number is at
@@ -39,6 +40,7 @@ pub struct Dropout {
     masked: bool,
     /// Rows of the last forward pass.
     rows: usize,
+    masks: Masks,
 }
 
 impl Dropout {
@@ -53,6 +55,7 @@ impl Dropout {
             mask: Array2::zeros((0, 0)),
             masked: false,
             rows: 0,
+            masks: Masks::PerRow,
         }
     }
 
@@ -106,6 +109,29 @@ pub(crate) fn fill_mask(
             .iter_mut()
             .for_each(|m| *m = keep(u64::from(rng.next_u32()))),
     }
+}
+
+/// Fills `buf` by `draw`: all of it, or, when `shared`, its first row, which is then copied to
+/// the other rows (one draw for the whole batch).
+pub(crate) fn draw_rows(
+    buf: ArrayViewMut2<f32>,
+    shared: bool,
+    mut draw: impl FnMut(ArrayViewMut2<f32>),
+) {
+    if !shared || buf.nrows() <= 1 {
+        draw(buf);
+        return;
+    }
+    let (mut first, mut rest) = buf.split_at(Axis(0), 1);
+    draw(first.view_mut());
+    for mut row in rest.outer_iter_mut() {
+        row.assign(&first.row(0));
+    }
+}
+
+/// Whether a forward pass in `mode` shares one draw across the rows of the batch.
+pub(crate) fn shared_draw(mode: Mode, masks: Masks) -> bool {
+    mode == Mode::McDropout && masks == Masks::PerBatch
 }
 
 /// The first `rows` rows of `buf`, which grows (once) when it has fewer.
@@ -162,6 +188,7 @@ impl Layer for Dropout {
         self.rng = SmallRng::from_rng(rng);
         self.mask = Array2::zeros((0, input_dim));
         self.masked = false;
+        self.masks = Masks::PerRow;
         Ok(input_dim)
     }
 
@@ -181,13 +208,16 @@ impl Layer for Dropout {
     ) -> Result<()> {
         check_forward("Dropout", (self.width, self.width), &input, &output)?;
         self.rows = input.nrows();
-        self.masked = mode == Mode::Train && self.rate > 0.0;
+        self.masked = self.draws_noise(mode);
         if !self.masked {
             output.assign(&input);
             return Ok(());
         }
+        let (rng, threshold, scale) = (&mut self.rng, self.threshold, self.scale);
         let mut mask = first_rows(&mut self.mask, input.nrows(), self.width);
-        fill_mask(&mut self.rng, mask.view_mut(), self.threshold, self.scale);
+        draw_rows(mask.view_mut(), shared_draw(mode, self.masks), |m| {
+            fill_mask(rng, m, threshold, scale)
+        });
         zip3(output, input, mask.view(), |y, x, m| *y = x * m);
         Ok(())
     }
@@ -211,6 +241,15 @@ impl Layer for Dropout {
             grad_output,
             grad_input,
         )
+    }
+
+    fn draws_noise(&self, mode: Mode) -> bool {
+        mode.samples_dropout() && self.rate > 0.0
+    }
+
+    fn reseed(&mut self, seed: u64, masks: Masks) {
+        self.rng = SmallRng::seed_from_u64(seed);
+        self.masks = masks;
     }
 
     fn config(&self) -> LayerConfig {

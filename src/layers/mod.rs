@@ -29,13 +29,48 @@ use crate::error::{Error, Result};
 use crate::init::Initializer;
 use crate::regularizers::Regularizer;
 
-/// Whether a forward pass is part of training (dropout active) or inference (dropout off).
+/// Whether a forward pass is part of training (dropout active), inference (dropout off), or a
+/// Monte-Carlo dropout pass (dropout active, everything else as at inference).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// Training: dropout masks are drawn and applied.
     Train,
     /// Inference: dropout is the identity.
     Eval,
+    /// A Monte-Carlo dropout pass (Gal and Ghahramani 2016): the dropout family
+    /// ([`Dropout`], [`GaussianDropout`], [`AlphaDropout`]) draws its noise as in
+    /// [`Train`](Mode::Train), every other layer behaves as in [`Eval`](Mode::Eval).
+    ///
+    /// [`GaussianNoise`] is the identity here: additive input noise is a training-time
+    /// augmentation, not a distribution over the weights that the passes would sample from. A
+    /// layer whose training behaviour differs in other ways (a normalization layer using batch
+    /// statistics) must behave as at inference. See [`crate::mc`] for the predictor built on it.
+    McDropout,
+}
+
+impl Mode {
+    /// Whether the dropout family samples in this mode: `Train` and `McDropout`.
+    ///
+    /// ```
+    /// use ndnet::layers::Mode;
+    /// assert!(Mode::McDropout.samples_dropout());
+    /// assert!(!Mode::Eval.samples_dropout());
+    /// ```
+    pub fn samples_dropout(self) -> bool {
+        matches!(self, Mode::Train | Mode::McDropout)
+    }
+}
+
+/// How the dropout family draws its noise across the rows of a batch in
+/// [`Mode::McDropout`] (training always draws per row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Masks {
+    /// Each row gets its own mask: every row sees an independent draw of the network.
+    #[default]
+    PerRow,
+    /// One mask (one "function draw") serves every row of the batch: the first row's draw is
+    /// repeated, so all rows of a pass go through the same thinned network.
+    PerBatch,
 }
 
 /// A trainable tensor of a layer, as the optimizer and the constraints see it.
@@ -314,6 +349,22 @@ pub trait Layer: Send + std::fmt::Debug {
     fn adapt(&mut self, x: ArrayView2<'_, f32>) -> Result<bool> {
         let _ = x;
         Ok(false)
+    }
+
+    /// Whether `forward` in `mode` draws random numbers (the dropout family with a non-zero rate
+    /// in [`Mode::Train`] and [`Mode::McDropout`], [`GaussianNoise`] in `Train`). Monte-Carlo
+    /// prediction samples only through such layers, and computes the layers before the first of
+    /// them once for all passes. The default is `false`.
+    fn draws_noise(&self, mode: Mode) -> bool {
+        let _ = mode;
+        false
+    }
+
+    /// Restarts the generator the layer draws its noise from at `seed`, and sets how its noise
+    /// in [`Mode::McDropout`] is shared across rows. Monte-Carlo prediction calls it on its copies
+    /// of the layers before each pass; layers without noise ignore it (the default).
+    fn reseed(&mut self, seed: u64, masks: Masks) {
+        let _ = (seed, masks);
     }
 
     /// A plain-data description of the layer.

@@ -1,7 +1,9 @@
 //! Regularization layers Keras users reach for next to [`Dropout`](super::Dropout):
 //! [`GaussianDropout`], [`GaussianNoise`] and [`AlphaDropout`].
 //!
-//! Like `Dropout`, each is active only in [`Mode::Train`] and the identity in [`Mode::Eval`],
+//! Like `Dropout`, each is active in [`Mode::Train`] and the identity in [`Mode::Eval`]; in
+//! [`Mode::McDropout`] `GaussianDropout` and `AlphaDropout` sample as in training and
+//! `GaussianNoise` is the identity (see [`Mode::McDropout`]). Each
 //! draws its noise from its own generator (seeded from the model's seed and the layer's
 //! position, so the same seed gives the same noise), and keeps the noise of the last training
 //! batch for `backward`. None has weights: a saved model stores only the layer and its rate or
@@ -12,8 +14,10 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use super::dropout::{backward_scaled, check_rate, drop_threshold, fill_mask, first_rows};
-use super::{Layer, LayerConfig, Mode, check_backward, check_forward};
+use super::dropout::{
+    backward_scaled, check_rate, draw_rows, drop_threshold, fill_mask, first_rows, shared_draw,
+};
+use super::{Layer, LayerConfig, Masks, Mode, check_backward, check_forward};
 use crate::error::Result;
 use crate::kernels::elementwise::zip3;
 use crate::validate;
@@ -25,7 +29,8 @@ pub const ALPHA_PRIME: f64 = -1.758_099_340_847_376_6;
 ///
 /// In [`Mode::Train`] `y = x · n` with `n ~ N(1, rate / (1 - rate))` drawn per element per batch
 /// (the variance Bernoulli dropout with the same rate has), and `backward` multiplies by the same
-/// `n`. In [`Mode::Eval`], and for `rate = 0`, it is the identity. `rate` must lie in `[0, 1)`.
+/// `n`. In [`Mode::Eval`], and for `rate = 0`, it is the identity; [`Mode::McDropout`] draws as
+/// training does. `rate` must lie in `[0, 1)`.
 ///
 /// ```
 /// use ndnet::prelude::*;
@@ -47,6 +52,7 @@ pub struct GaussianDropout {
     active: bool,
     /// Rows of the last forward pass.
     rows: usize,
+    masks: Masks,
 }
 
 impl GaussianDropout {
@@ -60,6 +66,7 @@ impl GaussianDropout {
             noise: Array2::zeros((0, 0)),
             active: false,
             rows: 0,
+            masks: Masks::PerRow,
         }
     }
 
@@ -86,6 +93,7 @@ impl Layer for GaussianDropout {
         self.rng = SmallRng::from_rng(rng);
         self.noise = Array2::zeros((0, 0));
         self.active = false;
+        self.masks = Masks::PerRow;
         Ok(input_dim)
     }
 
@@ -105,16 +113,17 @@ impl Layer for GaussianDropout {
     ) -> Result<()> {
         check_forward("GaussianDropout", (self.width, self.width), &input, &output)?;
         self.rows = input.nrows();
-        self.active = mode == Mode::Train && self.rate > 0.0;
+        self.active = self.draws_noise(mode);
         if !self.active {
             output.assign(&input);
             return Ok(());
         }
         let (stddev, rng) = (self.stddev, &mut self.rng);
         let mut noise = first_rows(&mut self.noise, input.nrows(), self.width);
-        noise
-            .iter_mut()
-            .for_each(|n| *n = 1.0 + stddev * rng.sample::<f32, _>(StandardNormal));
+        draw_rows(noise.view_mut(), shared_draw(mode, self.masks), |mut n| {
+            n.iter_mut()
+                .for_each(|n| *n = 1.0 + stddev * rng.sample::<f32, _>(StandardNormal))
+        });
         zip3(output, input, noise.view(), |y, x, n| *y = x * n);
         Ok(())
     }
@@ -140,6 +149,15 @@ impl Layer for GaussianDropout {
         )
     }
 
+    fn draws_noise(&self, mode: Mode) -> bool {
+        mode.samples_dropout() && self.rate > 0.0
+    }
+
+    fn reseed(&mut self, seed: u64, masks: Masks) {
+        self.rng = SmallRng::seed_from_u64(seed);
+        self.masks = masks;
+    }
+
     fn config(&self) -> LayerConfig {
         LayerConfig::GaussianDropout { rate: self.rate }
     }
@@ -152,8 +170,8 @@ impl Layer for GaussianDropout {
 /// Additive Gaussian noise, Keras's `GaussianNoise(stddev)`.
 ///
 /// In [`Mode::Train`] `y = x + e` with `e ~ N(0, stddev²)` drawn per element per batch; the
-/// gradient passes through unchanged. In [`Mode::Eval`], and for `stddev = 0`, it is the
-/// identity. `stddev` must be finite and `>= 0`.
+/// gradient passes through unchanged. In [`Mode::Eval`] and [`Mode::McDropout`], and for
+/// `stddev = 0`, it is the identity. `stddev` must be finite and `>= 0`.
 #[derive(Debug, Clone)]
 pub struct GaussianNoise {
     stddev: f32,
@@ -204,7 +222,7 @@ impl Layer for GaussianNoise {
         mode: Mode,
     ) -> Result<()> {
         check_forward("GaussianNoise", (self.width, self.width), &input, &output)?;
-        if mode != Mode::Train || self.stddev == 0.0 {
+        if !self.draws_noise(mode) {
             output.assign(&input);
             return Ok(());
         }
@@ -231,6 +249,14 @@ impl Layer for GaussianNoise {
         Ok(())
     }
 
+    fn draws_noise(&self, mode: Mode) -> bool {
+        mode == Mode::Train && self.stddev > 0.0
+    }
+
+    fn reseed(&mut self, seed: u64, _masks: Masks) {
+        self.rng = SmallRng::seed_from_u64(seed);
+    }
+
     fn config(&self) -> LayerConfig {
         LayerConfig::GaussianNoise {
             stddev: self.stddev,
@@ -254,8 +280,8 @@ impl Layer for GaussianNoise {
 /// ```
 ///
 /// so inputs with mean 0 and variance 1 keep mean 0 and variance 1; `backward` multiplies by
-/// `a · k`. In [`Mode::Eval`], and for `rate = 0`, it is the identity. `rate` must lie in
-/// `[0, 1)`.
+/// `a · k`. In [`Mode::Eval`], and for `rate = 0`, it is the identity; [`Mode::McDropout`]
+/// draws as training does. `rate` must lie in `[0, 1)`.
 #[derive(Debug, Clone)]
 pub struct AlphaDropout {
     rate: f32,
@@ -269,6 +295,7 @@ pub struct AlphaDropout {
     active: bool,
     /// Rows of the last forward pass.
     rows: usize,
+    masks: Masks,
 }
 
 impl AlphaDropout {
@@ -284,6 +311,7 @@ impl AlphaDropout {
             mask: Array2::zeros((0, 0)),
             active: false,
             rows: 0,
+            masks: Masks::PerRow,
         }
     }
 
@@ -313,6 +341,7 @@ impl Layer for AlphaDropout {
         self.rng = SmallRng::from_rng(rng);
         self.mask = Array2::zeros((0, 0));
         self.active = false;
+        self.masks = Masks::PerRow;
         Ok(input_dim)
     }
 
@@ -332,15 +361,17 @@ impl Layer for AlphaDropout {
     ) -> Result<()> {
         check_forward("AlphaDropout", (self.width, self.width), &input, &output)?;
         self.rows = input.nrows();
-        self.active = mode == Mode::Train && self.rate > 0.0;
+        self.active = self.draws_noise(mode);
         if !self.active {
             output.assign(&input);
             return Ok(());
         }
-        let (threshold, a, b) = (self.threshold, self.a, self.b);
+        let (threshold, a, b, rng) = (self.threshold, self.a, self.b, &mut self.rng);
         let dropped = a * ALPHA_PRIME as f32 + b;
         let mut mask = first_rows(&mut self.mask, input.nrows(), self.width);
-        fill_mask(&mut self.rng, mask.view_mut(), threshold, a);
+        draw_rows(mask.view_mut(), shared_draw(mode, self.masks), |m| {
+            fill_mask(rng, m, threshold, a)
+        });
         zip3(output, input, mask.view(), |y, x, m| {
             *y = if m != 0.0 { m * x + b } else { dropped }
         });
@@ -366,6 +397,15 @@ impl Layer for AlphaDropout {
             grad_output,
             grad_input,
         )
+    }
+
+    fn draws_noise(&self, mode: Mode) -> bool {
+        mode.samples_dropout() && self.rate > 0.0
+    }
+
+    fn reseed(&mut self, seed: u64, masks: Masks) {
+        self.rng = SmallRng::seed_from_u64(seed);
+        self.masks = masks;
     }
 
     fn config(&self) -> LayerConfig {
