@@ -1,7 +1,7 @@
 //! Fashion-MNIST (Xiao, Rasul and Vollgraf 2017): 70,000 grey 28 × 28 images of ten kinds of
 //! clothing, in MNIST's format and split (60,000 training, 10,000 test images), a harder
 //! drop-in replacement for it. The loader is [`mnist`](super::mnist)'s with
-//! [`Source::FashionMnist`](super::mnist::Source::FashionMnist); see there for the search and
+//! [`Source::FashionMnist`]; see there for the search and
 //! the checks. Besides MNIST's places it looks in [`SYSTEM_DIR`], where Debian's package
 //! `dataset-fashion-mnist` installs the files (recompressed: the digests checked are those of the
 //! decompressed content, so they still verify).

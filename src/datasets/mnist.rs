@@ -1,5 +1,5 @@
 //! MNIST (LeCun et al. 1998): 70,000 handwritten digits of 28 × 28 grey pixels, 60,000 for
-//! training and 10,000 for testing, as the four standard IDX files (see [`idx`](super::idx)).
+//! training and 10,000 for testing, as the four standard IDX files (see [`idx`]).
 //! [`fashion_mnist`](super::fashion_mnist) reads Zalando's Fashion-MNIST, which has the same
 //! shape and files.
 //!
