@@ -195,6 +195,14 @@ pub enum Error {
         /// What is wrong.
         problem: ModelFileError,
     },
+    /// A file that should be in the IDX format (MNIST's) is not a valid one.
+    #[error("{source_name}: {problem}")]
+    Idx {
+        /// The file read (or the name given to the bytes).
+        source_name: String,
+        /// What is wrong.
+        problem: IdxError,
+    },
     /// An I/O error, with the path involved.
     #[error("{path}: {source}")]
     Io {
@@ -389,4 +397,67 @@ pub enum ModelFileError {
     /// The saved loss, optimizer or optimizer state cannot be restored.
     #[error("training state: {0}")]
     Training(String),
+}
+
+/// What is wrong with an IDX file (see [`Error::Idx`] and [`datasets::idx`](crate::datasets::idx)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdxError {
+    /// The first four bytes are not an IDX magic number for the expected data.
+    #[error(
+        "not an IDX file of {expected}: magic number {found:#010x}, expected {expected_magic:#010x}"
+    )]
+    BadMagic {
+        /// What the file should hold, e.g. `"images"` or `"labels"`.
+        expected: &'static str,
+        /// The magic number required.
+        expected_magic: u32,
+        /// The first four bytes read as a big-endian number.
+        found: u32,
+    },
+    /// The file is shorter than its header says.
+    #[error("truncated: the header announces {expected} bytes, the file has {found}")]
+    Truncated {
+        /// Bytes announced by the header (header included).
+        expected: u64,
+        /// Bytes present (after decompression).
+        found: u64,
+    },
+    /// The file is longer than its header says.
+    #[error("the header announces {expected} bytes, but the file has {found}: trailing data")]
+    TrailingData {
+        /// Bytes announced by the header (header included).
+        expected: u64,
+        /// Bytes present, at least (after decompression).
+        found: u64,
+    },
+    /// The dimensions are not the ones required, or their product overflows the size limit.
+    #[error("dimensions {found:?}: {reason}")]
+    Dimensions {
+        /// The dimensions in the header.
+        found: Vec<u64>,
+        /// Why they are refused.
+        reason: String,
+    },
+    /// Images and labels do not belong together.
+    #[error("{images} images but {labels} labels")]
+    CountMismatch {
+        /// Images in the image file.
+        images: usize,
+        /// Labels in the label file.
+        labels: usize,
+    },
+    /// A label is not a class index.
+    #[error("label {value} at position {position} is not below {classes}")]
+    Label {
+        /// Position of the label (0-based).
+        position: usize,
+        /// The label.
+        value: u8,
+        /// Number of classes.
+        classes: usize,
+    },
+    /// The gzip stream is corrupt.
+    #[error("invalid gzip data: {0}")]
+    Gzip(String),
 }

@@ -70,7 +70,7 @@ mod validate;
 pub use ndarray;
 
 pub use activation::Activation;
-pub use error::{Error, ModelFileError, Result};
+pub use error::{Error, IdxError, ModelFileError, Result};
 pub use model::{Evaluation, FitOptions, History, IntoTargets, Sequential};
 
 /// The names most programs need: `use ndnet::prelude::*;`.

@@ -12,6 +12,13 @@
 //! | [`InverseTimeDecay`] | `initial / (1 + decay_rate · p)` |
 //! | [`ExponentialDecay`] | `initial · decay_rate^p` |
 //! | [`PiecewiseConstantDecay`] | `values[i]` for the first `i` with `t <= boundaries[i]`, else the last value |
+//! | [`PolynomialDecay`] | `(initial − end) · (1 − min(t, decay_steps) / decay_steps)^power + end` |
+//!
+//! A schedule can drive other per-step values too: the
+//! [`MomentumScheduler`](crate::callbacks::MomentumScheduler) callback sets the momentum from
+//! one (e.g. `PolynomialDecay::new(0.5, 100_000, 0.99)`, a linear ramp from 0.5 to 0.99 over
+//! 100,000 updates, as in the dropout paper's MNIST code), and the
+//! [`DropoutScheduler`](crate::callbacks::DropoutScheduler) the dropout rate.
 //!
 //! A step decay ("halve the rate every 10 epochs") is `ExponentialDecay::new(lr, 10, 0.5)` with
 //! `staircase(true)`, applied per epoch. The arithmetic is in `f32`, as TensorFlow does it.
@@ -204,5 +211,62 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
             validate::non_negative("PiecewiseConstantDecay", "values", v)?;
         }
         Ok(())
+    }
+}
+
+/// `(initial − end) · (1 − min(step, decay_steps) / decay_steps)^power + end` (Keras's
+/// `PolynomialDecay` without `cycle`): from `initial_learning_rate` at step 0 to
+/// `end_learning_rate` at `decay_steps`, constant afterwards. With `power` 1 (the default) a
+/// straight line; `end` may be larger than `initial` (a ramp up, e.g. for momentum).
+///
+/// ```
+/// use ndnet::schedules::{LearningRateSchedule, PolynomialDecay};
+/// let ramp = PolynomialDecay::new(0.5, 100, 0.9);
+/// assert_eq!((ramp.rate(0), ramp.rate(50), ramp.rate(100), ramp.rate(1000)), (0.5, 0.7, 0.9, 0.9));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PolynomialDecay {
+    /// Value at step 0.
+    pub initial_learning_rate: f32,
+    /// Steps until `end_learning_rate` is reached.
+    pub decay_steps: u64,
+    /// Value from `decay_steps` on.
+    pub end_learning_rate: f32,
+    /// Exponent of the polynomial (1: linear).
+    pub power: f32,
+}
+
+impl PolynomialDecay {
+    /// The linear schedule (`power` 1).
+    pub fn new(initial_learning_rate: f32, decay_steps: u64, end_learning_rate: f32) -> Self {
+        PolynomialDecay {
+            initial_learning_rate,
+            decay_steps,
+            end_learning_rate,
+            power: 1.0,
+        }
+    }
+
+    /// Sets the exponent.
+    pub fn power(mut self, power: f32) -> Self {
+        self.power = power;
+        self
+    }
+}
+
+impl LearningRateSchedule for PolynomialDecay {
+    fn rate(&self, step: u64) -> f32 {
+        let steps = self.decay_steps.max(1);
+        let p = step.min(steps) as f32 / steps as f32;
+        (self.initial_learning_rate - self.end_learning_rate) * (1.0 - p).powf(self.power)
+            + self.end_learning_rate
+    }
+
+    fn validate(&self) -> Result<()> {
+        let owner = "PolynomialDecay";
+        validate::non_negative(owner, "initial_learning_rate", self.initial_learning_rate)?;
+        validate::non_negative(owner, "end_learning_rate", self.end_learning_rate)?;
+        validate::positive(owner, "power", self.power)?;
+        validate::at_least_one(owner, "decay_steps", self.decay_steps)
     }
 }

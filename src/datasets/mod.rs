@@ -2,12 +2,17 @@
 //!
 //! - [`sonar`]: the UCI Sonar data (mines vs rocks), 208 rows of 60 features.
 //! - [`blobs`]: generated Gaussian blobs for multi-class examples.
+//! - [`mnist`] and [`fashion_mnist`]: the handwritten digits and Zalando's clothing images,
+//!   read from their IDX files ([`idx`]).
 //!
 //! The sonar data ships inside the crate, so nothing needs the network. With the opt-in
 //! `download` feature, [`download_file`] fetches a file (e.g. into the user cache directory,
 //! [`cache_dir`]) and checks it against a SHA-256 digest.
 
 pub mod blobs;
+pub mod fashion_mnist;
+pub mod idx;
+pub mod mnist;
 pub mod sonar;
 
 use std::path::{Path, PathBuf};
@@ -35,19 +40,16 @@ pub fn cache_dir() -> Option<PathBuf> {
 /// Lower-case hex SHA-256 digest of `bytes`.
 ///
 /// ```
-/// # #[cfg(feature = "download")]
 /// assert_eq!(
 ///     ndnet::datasets::sha256_hex(b"abc"),
 ///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 /// );
 /// ```
-#[cfg(feature = "download")]
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex(&sha2::Sha256::digest(bytes))
 }
 
-#[cfg(feature = "download")]
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -85,7 +87,6 @@ pub const DOWNLOAD_TIMEOUT_SECS: u64 = 300;
 pub fn download_file(url: &str, dest: &Path, expected_sha256: &str) -> Result<()> {
     use sha2::Digest;
     use std::io::Read;
-    use std::time::Duration;
 
     let dir = crate::atomic_file::parent_dir(dest);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -93,17 +94,7 @@ pub fn download_file(url: &str, dest: &Path, expected_sha256: &str) -> Result<()
 
     let fail =
         |reason: String| Error::DataUnavailable(format!("downloading {url} failed: {reason}"));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(CONNECT_TIMEOUT_SECS)))
-        .timeout_global(Some(Duration::from_secs(DOWNLOAD_TIMEOUT_SECS)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
-    let status = response.status();
-    if status != ureq::http::StatusCode::OK {
-        return Err(fail(format!("the server answered HTTP {status}")));
-    }
+    let mut response = get(url)?;
     let mut reader = response
         .body_mut()
         .with_config()
@@ -144,4 +135,63 @@ pub fn download_file(url: &str, dest: &Path, expected_sha256: &str) -> Result<()
         "cannot download {url} to {}: ndnet was built without the `download` feature",
         dest.display()
     )))
+}
+
+/// Downloads `url` to `dest` (atomically, as [`download_file`]), keeping it only if `check`
+/// accepts the downloaded bytes; `check`'s error is returned otherwise.
+#[cfg(feature = "download")]
+pub(crate) fn download_checked(
+    url: &str,
+    dest: &Path,
+    check: impl FnOnce(&[u8]) -> Result<()>,
+) -> Result<()> {
+    use std::io::Read;
+    let dir = crate::atomic_file::parent_dir(dest);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut temp = crate::atomic_file::TempFile::beside(dest)?;
+    let fail =
+        |reason: String| Error::DataUnavailable(format!("downloading {url} failed: {reason}"));
+    let mut response = get(url)?;
+    let mut body = Vec::new();
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_DOWNLOAD_BYTES)
+        .reader()
+        .read_to_end(&mut body)
+        .map_err(|e| fail(e.to_string()))?;
+    check(&body)?;
+    temp.write_all(&body)?;
+    temp.persist(dest)
+}
+
+/// Without the `download` feature: always fails, saying how to enable it.
+#[cfg(not(feature = "download"))]
+pub(crate) fn download_checked(
+    url: &str,
+    dest: &Path,
+    check: impl FnOnce(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let _ = check;
+    download_file(url, dest, "")
+}
+
+/// A GET request with the download timeouts; an error unless the server answers 200.
+#[cfg(feature = "download")]
+fn get(url: &str) -> Result<ureq::http::Response<ureq::Body>> {
+    use std::time::Duration;
+    let fail =
+        |reason: String| Error::DataUnavailable(format!("downloading {url} failed: {reason}"));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(CONNECT_TIMEOUT_SECS)))
+        .timeout_global(Some(Duration::from_secs(DOWNLOAD_TIMEOUT_SECS)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = agent.get(url).call().map_err(|e| fail(e.to_string()))?;
+    let status = response.status();
+    if status != ureq::http::StatusCode::OK {
+        return Err(fail(format!("the server answered HTTP {status}")));
+    }
+    Ok(response)
 }

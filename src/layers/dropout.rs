@@ -63,6 +63,30 @@ impl Dropout {
     pub fn rate(&self) -> f32 {
         self.rate
     }
+
+    /// Changes the drop probability, e.g. during training (annealed dropout; see
+    /// [`DropoutScheduler`](crate::callbacks::DropoutScheduler)). Takes effect at the next
+    /// training batch; the mask generator continues where it was.
+    ///
+    /// ```
+    /// use ndnet::layers::Dropout;
+    /// let mut d = Dropout::new(0.5);
+    /// d.set_rate(0.2)?;
+    /// assert_eq!(d.rate(), 0.2);
+    /// assert!(d.set_rate(1.0).is_err());
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] unless `rate` is in `[0, 1)`; the rate is then unchanged.
+    pub fn set_rate(&mut self, rate: f32) -> Result<()> {
+        check_rate("Dropout", rate)?;
+        self.rate = rate;
+        self.threshold = drop_threshold(rate);
+        self.scale = 1.0 / (1.0 - rate);
+        Ok(())
+    }
 }
 
 /// Checks a drop probability: `[0, 1)` and finite.
@@ -250,6 +274,11 @@ impl Layer for Dropout {
     fn reseed(&mut self, seed: u64, masks: Masks) {
         self.rng = SmallRng::seed_from_u64(seed);
         self.masks = masks;
+    }
+
+    fn set_dropout_rate(&mut self, rate: f32) -> Result<bool> {
+        self.set_rate(rate)?;
+        Ok(true)
     }
 
     fn config(&self) -> LayerConfig {

@@ -367,6 +367,18 @@ pub trait Layer: Send + std::fmt::Debug {
         let _ = (seed, masks);
     }
 
+    /// Sets the drop probability of a [`Dropout`] layer and returns `Ok(true)`; other layers
+    /// (the default) ignore it and return `Ok(false)`. Used by
+    /// [`DropoutScheduler`](crate::callbacks::DropoutScheduler).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] for a rate a dropout layer does not accept.
+    fn set_dropout_rate(&mut self, rate: f32) -> Result<bool> {
+        let _ = rate;
+        Ok(false)
+    }
+
     /// A plain-data description of the layer.
     fn config(&self) -> LayerConfig;
 

@@ -35,7 +35,7 @@ mod sgd;
 
 pub use adam::Adam;
 pub use rmsprop::RmsProp;
-pub use sgd::Sgd;
+pub use sgd::{MomentumForm, Sgd};
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
@@ -71,6 +71,24 @@ pub trait Optimizer: Send + std::fmt::Debug {
     /// defined outside this crate) means the optimizer cannot be saved.
     fn config(&self) -> Option<OptimizerConfig> {
         None
+    }
+    /// The momentum, for an optimizer that has one (`None` otherwise).
+    fn momentum(&self) -> Option<f32> {
+        None
+    }
+    /// Replaces the momentum (for a momentum schedule, see
+    /// [`MomentumScheduler`](crate::callbacks::MomentumScheduler)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] for a value outside the optimizer's range,
+    /// [`Error::InvalidState`] for an optimizer without momentum (the default).
+    fn set_momentum(&mut self, momentum: f32) -> Result<()> {
+        let _ = momentum;
+        Err(Error::InvalidState(format!(
+            "{} has no momentum to set",
+            self.name()
+        )))
     }
     /// A copy of the state: `t` and the per-parameter buffers (momentum, moments).
     fn state(&self) -> OptimizerState {
@@ -239,6 +257,18 @@ pub enum OptimizerConfig {
         /// Inverse-time decay per update.
         decay: f32,
     },
+    /// [`Sgd`] with [`MomentumForm::PyTorch`].
+    #[cfg_attr(feature = "serde", serde(rename = "SGD_pytorch_momentum"))]
+    SgdPyTorch {
+        /// Base learning rate.
+        learning_rate: f32,
+        /// Momentum.
+        momentum: f32,
+        /// Nesterov momentum.
+        nesterov: bool,
+        /// Inverse-time decay per update.
+        decay: f32,
+    },
     /// [`Adam`].
     Adam {
         /// Base learning rate.
@@ -286,6 +316,18 @@ impl OptimizerConfig {
                     .momentum(momentum)
                     .nesterov(nesterov)
                     .decay(decay),
+            ),
+            OptimizerConfig::SgdPyTorch {
+                learning_rate,
+                momentum,
+                nesterov,
+                decay,
+            } => Box::new(
+                Sgd::new(learning_rate)
+                    .momentum(momentum)
+                    .nesterov(nesterov)
+                    .decay(decay)
+                    .momentum_form(MomentumForm::PyTorch),
             ),
             OptimizerConfig::Adam {
                 learning_rate,

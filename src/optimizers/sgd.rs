@@ -19,8 +19,18 @@ use crate::validate;
 /// w   += momentum · v - lr_t · g            (nesterov)
 /// ```
 ///
-/// This is not PyTorch's form (`v = μv + g; w -= lr·v`): the two differ once the rate decays.
-/// There is no dampening.
+/// This is not PyTorch's form (`v = μv + g; w -= lr·v`): the two differ once the rate decays
+/// (Keras's velocity keeps the old rates, PyTorch's step uses the current one for all of it).
+/// [`momentum_form`](Sgd::momentum_form)`(`[`MomentumForm::PyTorch`]`)` selects PyTorch's form
+/// (the one of the dropout paper's code):
+///
+/// ```text
+/// v  = momentum · v + g                     (v starts at 0; it holds no learning rate)
+/// w -= lr_t · v                             (plain)
+/// w -= lr_t · (g + momentum · v)            (nesterov)
+/// ```
+///
+/// With a constant rate the two forms take the same steps. There is no dampening.
 ///
 /// ```
 /// use ndnet::optimizers::{Optimizer, Sgd};
@@ -38,6 +48,8 @@ pub struct Sgd {
     pub nesterov: bool,
     /// Inverse-time decay of the learning rate per update.
     pub decay: f32,
+    /// Where the learning rate enters the momentum update.
+    pub momentum_form: MomentumForm,
     iterations: u64,
     velocity: Vec<Array2<f32>>,
 }
@@ -56,6 +68,7 @@ impl Sgd {
             momentum: 0.0,
             nesterov: false,
             decay: 0.0,
+            momentum_form: MomentumForm::Keras,
             iterations: 0,
             velocity: Vec::new(),
         }
@@ -76,6 +89,31 @@ impl Sgd {
     /// Sets the decay.
     pub fn decay(mut self, decay: f32) -> Self {
         self.decay = decay;
+        self
+    }
+
+    /// Chooses the momentum update: Keras's (the default) or PyTorch's.
+    ///
+    /// ```
+    /// use ndnet::optimizers::{MomentumForm, Optimizer, Sgd};
+    /// use ndarray::array;
+    /// // lr 0.5 then 0.25 (decay 1), momentum 0.5, gradient 1 twice, w from 0.
+    /// let step_twice = |mut sgd: Sgd| {
+    ///     let mut w = array![[0.0f32]];
+    ///     for _ in 0..2 {
+    ///         sgd.update(0, w.view_mut(), array![[1.0f32]].view());
+    ///         sgd.finish_step();
+    ///     }
+    ///     w[[0, 0]]
+    /// };
+    /// let sgd = Sgd::new(0.5).momentum(0.5).decay(1.0);
+    /// // Keras: v = -0.5, then 0.5·(-0.5) - 0.25 = -0.5; w = -1.0.
+    /// assert_eq!(step_twice(sgd.clone()), -1.0);
+    /// // PyTorch: v = 1, w = -0.5; v = 1.5, w = -0.5 - 0.25·1.5 = -0.875.
+    /// assert_eq!(step_twice(sgd.momentum_form(MomentumForm::PyTorch)), -0.875);
+    /// ```
+    pub fn momentum_form(mut self, form: MomentumForm) -> Self {
+        self.momentum_form = form;
         self
     }
 
@@ -106,7 +144,19 @@ impl Optimizer for Sgd {
             return;
         }
         let v = slot_state(&mut self.velocity, slot, &param);
-        if self.nesterov {
+        if self.momentum_form == MomentumForm::PyTorch {
+            if self.nesterov {
+                zip_state(param, grad, v.view_mut(), |w, g, v| {
+                    *v = m * *v + g;
+                    *w -= lr * (g + m * *v);
+                });
+            } else {
+                zip_state(param, grad, v.view_mut(), |w, g, v| {
+                    *v = m * *v + g;
+                    *w -= lr * *v;
+                });
+            }
+        } else if self.nesterov {
             zip_state(param, grad, v.view_mut(), |w, g, v| {
                 *v = m * *v - lr * g;
                 *w += m * *v - lr * g;
@@ -124,12 +174,32 @@ impl Optimizer for Sgd {
         self.velocity.clear();
     }
 
+    fn momentum(&self) -> Option<f32> {
+        Some(self.momentum)
+    }
+
+    fn set_momentum(&mut self, momentum: f32) -> Result<()> {
+        validate::unit_interval("SGD", "momentum", momentum)?;
+        self.momentum = momentum;
+        Ok(())
+    }
+
     fn config(&self) -> Option<OptimizerConfig> {
-        Some(OptimizerConfig::Sgd {
-            learning_rate: self.learning_rate,
-            momentum: self.momentum,
-            nesterov: self.nesterov,
-            decay: self.decay,
+        let (learning_rate, momentum, nesterov, decay) =
+            (self.learning_rate, self.momentum, self.nesterov, self.decay);
+        Some(match self.momentum_form {
+            MomentumForm::Keras => OptimizerConfig::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+                decay,
+            },
+            MomentumForm::PyTorch => OptimizerConfig::SgdPyTorch {
+                learning_rate,
+                momentum,
+                nesterov,
+                decay,
+            },
         })
     }
 
@@ -155,4 +225,14 @@ impl Optimizer for Sgd {
         self.iterations = restore_groups("SGD", saved, ["velocity"], [&mut self.velocity])?;
         Ok(())
     }
+}
+
+/// Where [`Sgd`] puts the learning rate in its momentum update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MomentumForm {
+    /// Keras: `v = μv − lr·g; w += v` (the velocity holds the learning rates of past steps).
+    #[default]
+    Keras,
+    /// PyTorch (and the dropout paper's code): `v = μv + g; w −= lr·v`.
+    PyTorch,
 }
