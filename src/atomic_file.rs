@@ -79,7 +79,7 @@ impl Drop for TempFile {
 }
 
 /// Writes `bytes` to `path` atomically (see the module documentation).
-#[cfg(feature = "serde")]
+#[cfg(any(feature = "serde", feature = "onnx"))]
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if path.file_name().is_none() {
         return Err(Error::io(

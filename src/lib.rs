@@ -32,7 +32,7 @@
 //! ```
 
 pub mod activation;
-#[cfg(any(feature = "serde", feature = "download"))]
+#[cfg(any(feature = "serde", feature = "download", feature = "onnx"))]
 mod atomic_file;
 pub mod callbacks;
 pub mod constraints;
@@ -50,9 +50,13 @@ pub mod layers;
 pub mod losses;
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod optimizers;
 pub mod regularizers;
 pub mod rng;
+#[cfg(feature = "serde")]
+pub mod safetensors;
 pub mod schedules;
 pub mod tuning;
 mod validate;
