@@ -8,7 +8,8 @@
 # fuzz/artifacts/load_model/; replay one with `cargo fuzz run load_model <file>`.
 #
 # Without cargo-fuzz, `cargo test --test save_load_mutations` runs a deterministic 20,000-variant
-# mutation test of the same loader on stable Rust.
+# mutation test of the same loader on stable Rust, and `scripts/fuzz-loaders.sh` (run by CI)
+# fuzzes the model and CSV loaders on stable Rust for a time budget.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${1:-60}"

@@ -5,8 +5,8 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
-use crate::elementwise::{map_inplace, zip_slices, zip2};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::{map_inplace, zip_slices, zip2};
 use crate::validate;
 
 /// An activation function `y = f(z)`, applied after a layer's affine map or as its own layer.
@@ -89,11 +89,39 @@ impl Activation {
 
     /// Applies the activation in place to a batch `(rows, units)`.
     pub fn apply(&self, z: ArrayViewMut2<f32>) {
-        self.apply_with_bias(z, None);
+        // Without a bias there is no shape to mismatch.
+        let _ = self.apply_with_bias(z, None);
     }
 
     /// Adds `bias` (one value per column) to each row, then applies the activation, in one pass.
-    pub fn apply_with_bias(&self, mut z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>) {
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `bias` does not have one value per column of `z`; `z` is
+    /// left unchanged then.
+    ///
+    /// ```
+    /// use ndnet::Activation;
+    /// use ndarray::array;
+    /// let mut z = array![[-1.0f32, 0.0, 2.0]];
+    /// Activation::Relu.apply_with_bias(z.view_mut(), Some(array![1.0f32, 1.0, 1.0].view()))?;
+    /// assert_eq!(z, array![[0.0, 1.0, 3.0]]);
+    /// assert!(Activation::Relu.apply_with_bias(z.view_mut(), Some(array![1.0f32].view())).is_err());
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    pub fn apply_with_bias(
+        &self,
+        mut z: ArrayViewMut2<f32>,
+        bias: Option<ArrayView1<f32>>,
+    ) -> Result<()> {
+        if let Some(b) = bias
+            && b.len() != z.ncols()
+        {
+            return Err(Error::ShapeMismatch {
+                what: format!("{} activation: bias (one value per column)", self.name()),
+                expected: vec![z.ncols()],
+                found: vec![b.len()],
+            });
+        }
         match self {
             Activation::Softmax => {
                 for mut row in z.axis_iter_mut(Axis(0)) {
@@ -126,11 +154,26 @@ impl Activation {
                 }
             }),
         }
+        Ok(())
     }
 
     /// Multiplies the gradient `grad` (w.r.t. the output `y`) by the activation's derivative, in
     /// place, turning it into the gradient w.r.t. the pre-activation `z`.
-    pub fn backward(&self, y: ArrayView2<f32>, mut grad: ArrayViewMut2<f32>) {
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless `y` and `grad` have the same shape; `grad` is left
+    /// unchanged then.
+    pub fn backward(&self, y: ArrayView2<f32>, mut grad: ArrayViewMut2<f32>) -> Result<()> {
+        if y.dim() != grad.dim() {
+            return Err(Error::ShapeMismatch {
+                what: format!(
+                    "{} activation backward: gradient (the output's shape)",
+                    self.name()
+                ),
+                expected: y.shape().to_vec(),
+                found: grad.shape().to_vec(),
+            });
+        }
         match *self {
             Activation::Linear => {}
             Activation::Relu => zip2(grad, y, |g, y| *g = if y > 0.0 { *g } else { 0.0 }),
@@ -155,6 +198,7 @@ impl Activation {
                 }
             }
         }
+        Ok(())
     }
 }
 

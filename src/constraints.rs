@@ -6,8 +6,8 @@
 
 use ndarray::{ArrayViewMut2, Axis};
 
-use crate::elementwise::zip_slices;
 use crate::error::{Error, Result};
+use crate::kernels::elementwise::zip_slices;
 use crate::validate;
 
 /// The small constant Keras adds to norms before dividing (`keras.backend.epsilon()`).
@@ -20,7 +20,21 @@ pub trait Constraint: Send + Sync + std::fmt::Debug {
     /// Checks the hyper-parameters.
     fn validate(&self) -> Result<()>;
     /// Projects `w` in place. Must not allocate.
-    fn apply(&self, w: ArrayViewMut2<f32>);
+    ///
+    /// # Errors
+    /// The error [`validate`](Constraint::validate) gives when the hyper-parameters are invalid
+    /// (checked on every call, in O(1)); `w` is left unchanged then.
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// use ndarray::array;
+    /// let mut w = array![[3.0f32], [4.0]]; // norm 5
+    /// MaxNorm::new(1.0).apply(w.view_mut())?;
+    /// assert!((w[[0, 0]] - 0.6).abs() < 1e-6 && (w[[1, 0]] - 0.8).abs() < 1e-6);
+    /// assert!(MaxNorm::new(f32::NAN).apply(w.view_mut()).is_err());
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    fn apply(&self, w: ArrayViewMut2<f32>) -> Result<()>;
     /// A boxed copy.
     fn clone_box(&self) -> Box<dyn Constraint>;
     /// The constraint as plain data, for saving and rebuilding. Constraints defined outside
@@ -47,7 +61,7 @@ impl Constraint for Box<dyn Constraint> {
     fn validate(&self) -> Result<()> {
         self.as_ref().validate()
     }
-    fn apply(&self, w: ArrayViewMut2<f32>) {
+    fn apply(&self, w: ArrayViewMut2<f32>) -> Result<()> {
         self.as_ref().apply(w)
     }
     fn clone_box(&self) -> Box<dyn Constraint> {
@@ -198,9 +212,11 @@ impl Constraint for MaxNorm {
         validate::positive("MaxNorm", "max_value", self.max_value)?;
         check_axis("MaxNorm", self.axis)
     }
-    fn apply(&self, w: ArrayViewMut2<f32>) {
+    fn apply(&self, w: ArrayViewMut2<f32>) -> Result<()> {
+        self.validate()?;
         let c = self.max_value;
         scale_by_norm(w, self.axis, |n| n.clamp(0.0, c) / (EPSILON + n));
+        Ok(())
     }
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(*self)
@@ -225,8 +241,10 @@ impl Constraint for UnitNorm {
     fn validate(&self) -> Result<()> {
         check_axis("UnitNorm", self.axis)
     }
-    fn apply(&self, w: ArrayViewMut2<f32>) {
+    fn apply(&self, w: ArrayViewMut2<f32>) -> Result<()> {
+        self.validate()?;
         scale_by_norm(w, self.axis, |n| 1.0 / (EPSILON + n));
+        Ok(())
     }
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(*self)
@@ -247,8 +265,9 @@ impl Constraint for NonNeg {
     fn validate(&self) -> Result<()> {
         Ok(())
     }
-    fn apply(&self, mut w: ArrayViewMut2<f32>) {
+    fn apply(&self, mut w: ArrayViewMut2<f32>) -> Result<()> {
         w.mapv_inplace(|v| if v >= 0.0 { v } else { 0.0 });
+        Ok(())
     }
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(*self)
@@ -314,11 +333,13 @@ impl Constraint for MinMaxNorm {
         }
         check_axis("MinMaxNorm", self.axis)
     }
-    fn apply(&self, w: ArrayViewMut2<f32>) {
+    fn apply(&self, w: ArrayViewMut2<f32>) -> Result<()> {
+        self.validate()?;
         let (lo, hi, r) = (self.min_value, self.max_value, self.rate);
         scale_by_norm(w, self.axis, |n| {
             (r * n.clamp(lo, hi) + (1.0 - r) * n) / (EPSILON + n)
         });
+        Ok(())
     }
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(*self)

@@ -20,7 +20,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::History;
 
 impl History {
@@ -58,10 +58,11 @@ impl History {
         out
     }
 
-    /// Writes [`to_csv`](Self::to_csv) to `path`.
+    /// Writes [`to_csv`](Self::to_csv) to `path`, atomically: the text goes to a temporary file
+    /// beside `path` that replaces it once complete, so a failed write (a full disk) leaves
+    /// the previous file as it was.
     pub fn write_csv(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        std::fs::write(path, self.to_csv()).map_err(|e| Error::io(path, e))
+        crate::atomic_file::write_atomic(path.as_ref(), self.to_csv().as_bytes())
     }
 
     /// Writes an SVG plot of this history to `path`: loss and accuracy per epoch, training
@@ -98,7 +99,8 @@ mod plot {
     ///
     /// # Errors
     ///
-    /// No runs, a run without epochs, or a failure to write the file.
+    /// No runs, a run without epochs, or a failure to write the file. The write is atomic (as
+    /// [`History::write_csv`]): on failure the previous file is kept.
     pub fn write_learning_curves_svg(
         path: impl AsRef<Path>,
         title: &str,
@@ -111,7 +113,9 @@ mod plot {
             ));
         }
         let plot_error = |e: String| Error::io(path, std::io::Error::other(e));
-        draw(path, title, runs).map_err(|e| plot_error(e.to_string()))
+        let mut svg = String::new();
+        draw(&mut svg, title, runs).map_err(|e| plot_error(e.to_string()))?;
+        crate::atomic_file::write_atomic(path, svg.as_bytes())
     }
 
     /// The y range of a row: from 0 (loss) or just below the lowest accuracy, to just above the
@@ -142,13 +146,13 @@ mod plot {
     }
 
     fn draw(
-        path: &Path,
+        svg: &mut String,
         title: &str,
         runs: &[(&str, &History)],
     ) -> std::result::Result<(), Box<dyn std::error::Error>> {
         let cols = runs.len() as u32;
         let size = (PANEL.0 * cols, PANEL.1 * 2 + TITLE_HEIGHT);
-        let root = SVGBackend::new(path, size).into_drawing_area();
+        let root = SVGBackend::with_string(svg, size).into_drawing_area();
         root.fill(&WHITE)?;
         let root = root.titled(title, ("sans-serif", 26).into_font().color(&BLACK))?;
         let panels = root.split_evenly((2, runs.len()));

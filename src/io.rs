@@ -68,13 +68,13 @@
 //! with a bias seen as `(units, 1)`). `training` is absent for an uncompiled model or one saved
 //! without its optimizer; such a model loads uncompiled.
 
-use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use ndarray::{Array2, ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic_file::write_atomic;
+use crate::atomic_file::{open_regular, write_atomic};
 use crate::error::{Error, ModelFileError, Result};
 use crate::layers::LayerConfig;
 use crate::losses;
@@ -88,9 +88,27 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The `format` field of the header.
 pub const FORMAT_NAME: &str = "ndnet.sequential";
 
-/// The widest layer a file may describe. Wider layers cannot be real models (a `Dense` layer
-/// that wide would need gigabytes); the bound keeps a corrupt width from reaching an allocation.
-pub const MAX_WIDTH: usize = 1 << 31;
+/// The widest layer (and the largest `input_dim`) a file may describe: 2²⁴ = 16,777,216. The
+/// bound keeps a corrupt width from reaching an allocation: layers without weights (dropout,
+/// noise) do not make the file grow with their width, so the file's size alone cannot bound it.
+pub const MAX_WIDTH: usize = 1 << 24;
+
+/// The most layers a file may describe: 10,000 (far more than any feed-forward network needs;
+/// loading that many takes milliseconds).
+pub const MAX_LAYERS: usize = 10_000;
+
+/// The largest optimizer update count a file may hold: 2⁵³. Counting on from there cannot
+/// overflow a `u64`, and every count up to it is exact as an `f64` (the optimizers compute
+/// their decay and bias corrections from it).
+pub const MAX_ITERATIONS: u64 = 1 << 53;
+
+/// The largest header a file may have: 64 MiB (a header takes about 400 bytes per layer).
+pub const MAX_HEADER_BYTES: u64 = 64 << 20;
+
+/// The largest file [`Sequential::load`] reads: 4 GiB. Larger files, and anything that is not
+/// a regular file (a FIFO, a device such as `/dev/zero`, a directory), are refused before
+/// reading.
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
 /// Bytes before the header: magic, version, header length.
 const PREFIX: usize = 8 + 4 + 8;
@@ -124,11 +142,15 @@ const CRC_TABLE: [u32; 256] = {
 /// assert_eq!(ndnet::io::crc32(b"123456789"), 0xCBF4_3926);
 /// ```
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = !0u32;
+    !crc32_update(!0, bytes)
+}
+
+/// Continues a CRC-32 over `bytes` (the register before the final inversion).
+fn crc32_update(mut c: u32, bytes: &[u8]) -> u32 {
     for &b in bytes {
         c = CRC_TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8);
     }
-    !c
+    c
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -300,34 +322,271 @@ impl Sequential {
     /// Loads a model [`save`](Self::save)d to `path`. A file that is not a model, truncated,
     /// corrupt, from another format version or inconsistent gives [`Error::ModelFile`] saying
     /// what is wrong.
+    ///
+    /// Only a regular file of at most [`MAX_FILE_BYTES`] is read (symbolic links followed): a
+    /// FIFO, a device or a directory gives [`Error::Io`] at once instead of blocking or reading
+    /// without end. The limits [`MAX_LAYERS`], [`MAX_WIDTH`], [`MAX_ITERATIONS`] and
+    /// [`MAX_HEADER_BYTES`] bound what a file may describe.
     pub fn load(path: impl AsRef<Path>) -> Result<Sequential> {
         let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
-        decode(&bytes, &path.display().to_string())
+        let (file, len) = open_regular(path, MAX_FILE_BYTES)?;
+        let mut reader = Stream {
+            inner: std::io::BufReader::with_capacity(1 << 16, file.take(len)),
+            crc: !0,
+        };
+        decode_stream(&mut reader, len).map_err(|e| match e {
+            Failure::Io(e) => Error::io(path, e),
+            Failure::File(problem) => Error::ModelFile {
+                source_name: path.display().to_string(),
+                problem,
+            },
+        })
     }
 
     /// Loads a model from the bytes of a saved file (see [`load`](Self::load)).
     pub fn from_bytes(bytes: &[u8]) -> Result<Sequential> {
-        decode(bytes, "<bytes>")
+        let mut reader = Stream {
+            inner: bytes,
+            crc: !0,
+        };
+        decode_stream(&mut reader, bytes.len() as u64).map_err(|e| match e {
+            Failure::Io(e) => Error::io("<bytes>", e),
+            Failure::File(problem) => Error::ModelFile {
+                source_name: "<bytes>".to_string(),
+                problem,
+            },
+        })
     }
 }
 
-/// Reads the model in `bytes`; `source` names it in errors.
-fn decode(bytes: &[u8], source: &str) -> Result<Sequential> {
-    decode_model(bytes).map_err(|problem| Error::ModelFile {
-        source_name: source.to_string(),
-        problem,
-    })
+/// Why a streamed load failed: reading, or the content.
+enum Failure {
+    Io(std::io::Error),
+    File(ModelFileError),
 }
 
-type Checked<T> = std::result::Result<T, ModelFileError>;
+impl From<ModelFileError> for Failure {
+    fn from(e: ModelFileError) -> Self {
+        Failure::File(e)
+    }
+}
 
-fn decode_model(bytes: &[u8]) -> Checked<Sequential> {
-    let framed = unframe(bytes)?;
-    let tensors = tensor_list(&framed.header)?;
-    // Every length is checked against the file before anything is allocated from it.
+/// A reader that keeps the CRC-32 of what has been read.
+struct Stream<R> {
+    inner: R,
+    crc: u32,
+}
+
+impl<R: Read> Stream<R> {
+    /// Reads exactly `buf.len()` bytes (the length was checked against the file's).
+    fn fill(&mut self, buf: &mut [u8]) -> std::result::Result<(), Failure> {
+        self.inner.read_exact(buf).map_err(Failure::Io)?;
+        self.crc = crc32_update(self.crc, buf);
+        Ok(())
+    }
+
+    /// Reads and checksums `n` bytes without keeping them.
+    fn skip(&mut self, mut n: u64) -> std::result::Result<(), Failure> {
+        let mut buf = [0u8; 8192];
+        while n > 0 {
+            let k = n.min(buf.len() as u64) as usize;
+            self.fill(&mut buf[..k])?;
+            n -= k as u64;
+        }
+        Ok(())
+    }
+
+    /// Reads the 4-byte trailer; a mismatch with the checksum of everything before it.
+    fn checksum(&mut self) -> std::result::Result<Option<ModelFileError>, Failure> {
+        let computed = !self.crc;
+        let mut stored = [0u8; TRAILER];
+        self.inner.read_exact(&mut stored).map_err(Failure::Io)?;
+        let stored = u32::from_le_bytes(stored);
+        Ok((stored != computed).then_some(ModelFileError::Checksum { stored, computed }))
+    }
+
+    /// `error`, unless the rest of the file (`data_left` bytes, then the trailer) fails the
+    /// checksum: then the corruption is the news.
+    fn unless_corrupt(&mut self, data_left: u64, error: ModelFileError) -> Failure {
+        match self.skip(data_left).and_then(|()| self.checksum()) {
+            Ok(Some(mismatch)) => Failure::File(mismatch),
+            Ok(None) => Failure::File(error),
+            Err(e) => e,
+        }
+    }
+
+    /// Reads a tensor of `shape` (its length checked against the file's), noting the first
+    /// non-finite value in `bad`.
+    fn tensor(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        bad: &mut Option<ModelFileError>,
+    ) -> std::result::Result<ArrayD<f32>, Failure> {
+        let numel: usize = shape.iter().product();
+        let mut values: Vec<f32> = Vec::new();
+        values.try_reserve_exact(numel).map_err(|_| {
+            Failure::File(ModelFileError::Header(format!(
+                "tensor {name}: cannot allocate {numel} values"
+            )))
+        })?;
+        let mut buf = [0u8; 8192];
+        let mut left = numel * 4;
+        while left > 0 {
+            let k = left.min(buf.len());
+            self.fill(&mut buf[..k])?;
+            values.extend(
+                buf[..k]
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            left -= k;
+        }
+        if bad.is_none()
+            && let Some((position, &value)) =
+                values.iter().enumerate().find(|(_, v)| !v.is_finite())
+        {
+            *bad = Some(ModelFileError::NonFinite {
+                name: name.to_string(),
+                position,
+                value,
+            });
+        }
+        ArrayD::from_shape_vec(IxDyn(shape), values)
+            .map_err(|e| Failure::File(ModelFileError::Header(format!("tensor {name}: {e}"))))
+    }
+}
+
+/// Reads a model of `len` bytes from `r`, checking as it goes; at most one layer's tensors are
+/// held besides the model being built (and the optimizer's buffers, which the model keeps).
+fn decode_stream<R: Read>(r: &mut Stream<R>, len: u64) -> std::result::Result<Sequential, Failure> {
+    let mut prefix = [0u8; PREFIX];
+    let have = len.min(PREFIX as u64) as usize;
+    r.fill(&mut prefix[..have])?;
+    let header_len = check_prefix(&prefix[..have], len)?;
+    // header_len <= len - PREFIX - TRAILER and <= MAX_HEADER_BYTES: it fits in usize.
+    let mut text = vec![0u8; header_len as usize];
+    r.fill(&mut text)?;
+    let data_len = len - PREFIX as u64 - header_len - TRAILER as u64;
+    let header: Header = match serde_json::from_slice(&text) {
+        Ok(h) => h,
+        Err(e) => return Err(r.unless_corrupt(data_len, ModelFileError::Header(e.to_string()))),
+    };
+    drop(text);
+    check_format(&header)?;
+    let tensors = tensor_list(&header)?;
+    check_data_len(&tensors, len - data_len, len)?;
+
+    // The layers, built as `add` builds them (an error is reported unless the file is
+    // corrupt), then their weights, read layer by layer.
+    let mut model = Sequential::new(header.input_dim).with_seed(header.seed);
+    for (index, config) in header.layers.iter().enumerate() {
+        let layer = config.build().and_then(|l| model.add(l));
+        if let Err(e) = layer {
+            let error = ModelFileError::Layer {
+                index,
+                message: e.to_string(),
+            };
+            return Err(r.unless_corrupt(data_len, error));
+        }
+    }
+    let mut bad = None;
+    let mut names = tensors.iter();
+    let mut width = header.input_dim;
+    let mut read = 0u64;
+    for (index, config) in header.layers.iter().enumerate() {
+        let (out, shapes) = config
+            .weight_shapes(width)
+            .map_err(|e| ModelFileError::Layer {
+                index,
+                message: e.to_string(),
+            })?;
+        width = out;
+        let mut own = Vec::with_capacity(shapes.len());
+        for _ in &shapes {
+            let Some((name, shape)) = names.next() else {
+                return Err(ModelFileError::Header("fewer tensors than layers need".into()).into());
+            };
+            own.push(r.tensor(name, shape, &mut bad)?);
+            read += 4 * shape.iter().product::<usize>() as u64;
+        }
+        if bad.is_none()
+            && let Err(e) = model.layers_mut()[index].set_weights(&own)
+        {
+            let error = ModelFileError::Header(e.to_string());
+            return Err(r.unless_corrupt(data_len - read, error));
+        }
+    }
+    let mut state = Vec::new();
+    for (name, shape) in names {
+        state.push(r.tensor(name, shape, &mut bad)?);
+    }
+    if let Some(mismatch) = r.checksum()? {
+        return Err(mismatch.into());
+    }
+    if let Some(e) = bad {
+        return Err(e.into());
+    }
+    Ok(compile(model, header, state)?)
+}
+
+/// Checks the magic, the version and the header length against the file's length `len`
+/// (`prefix` holds the first bytes, up to [`PREFIX`]); returns the header length.
+fn check_prefix(prefix: &[u8], len: u64) -> Checked<u64> {
+    let head = &prefix[..prefix.len().min(MAGIC.len())];
+    if head != &MAGIC[..head.len()] {
+        return Err(ModelFileError::BadMagic {
+            expected: MAGIC.to_vec(),
+            found: head.to_vec(),
+        });
+    }
+    if len < (PREFIX + TRAILER) as u64 {
+        return Err(ModelFileError::Truncated {
+            expected: (PREFIX + TRAILER) as u64,
+            found: len,
+        });
+    }
+    let version = u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]);
+    if version != FORMAT_VERSION {
+        return Err(ModelFileError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&prefix[12..PREFIX]);
+    let header_len = u64::from_le_bytes(raw);
+    if header_len > MAX_HEADER_BYTES {
+        return Err(ModelFileError::Header(format!(
+            "the header length {header_len} is above the limit of {MAX_HEADER_BYTES} bytes"
+        )));
+    }
+    let room = len - (PREFIX + TRAILER) as u64;
+    if header_len > room {
+        return Err(ModelFileError::Truncated {
+            expected: header_len.saturating_add((PREFIX + TRAILER) as u64),
+            found: len,
+        });
+    }
+    Ok(header_len)
+}
+
+/// The header names this format and version.
+fn check_format(header: &Header) -> Checked<()> {
+    if header.format != FORMAT_NAME || header.version != FORMAT_VERSION {
+        return Err(ModelFileError::Header(format!(
+            "format {:?} version {}, expected {FORMAT_NAME:?} version {FORMAT_VERSION}",
+            header.format, header.version
+        )));
+    }
+    Ok(())
+}
+
+/// The tensors need exactly the bytes the file has between the header and the trailer
+/// (`fixed` is the size of everything else). Checked before anything is allocated from them.
+fn check_data_len(tensors: &[(String, Vec<usize>)], fixed: u64, found: u64) -> Checked<()> {
     let mut floats: u64 = 0;
-    for (name, shape) in &tensors {
+    for (name, shape) in tensors {
         floats = shape
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
@@ -336,12 +595,10 @@ fn decode_model(bytes: &[u8]) -> Checked<Sequential> {
                 ModelFileError::Header(format!("tensor {name} of shape {shape:?} is too large"))
             })?;
     }
-    let fixed = (bytes.len() - framed.data.len()) as u64;
     let total = floats
         .checked_mul(4)
         .and_then(|b| b.checked_add(fixed))
         .ok_or_else(|| ModelFileError::Header("the tensors are too large".into()))?;
-    let found = bytes.len() as u64;
     if found < total {
         return Err(ModelFileError::Truncated {
             expected: total,
@@ -354,92 +611,19 @@ fn decode_model(bytes: &[u8]) -> Checked<Sequential> {
             found,
         });
     }
-    if let Some(mismatch) = framed.checksum {
-        return Err(mismatch);
-    }
-    let mut arrays = read_tensors(framed.data, tensors)?;
-    let state = arrays.split_off(framed.header.weights.len());
-    rebuild(framed.header, arrays, state)
+    Ok(())
 }
 
-/// A file split into its header and tensor bytes.
-struct Framed<'a> {
-    header: Header,
-    /// The bytes between the header and the checksum.
-    data: &'a [u8],
-    /// The checksum error, if the stored CRC does not match (reported once the lengths are
-    /// known to be right, so that a truncated file is reported as truncated).
-    checksum: Option<ModelFileError>,
-}
-
-/// Checks the magic, the version and the header length, and parses the header.
-fn unframe(bytes: &[u8]) -> Checked<Framed<'_>> {
-    let len = bytes.len();
-    let head = &bytes[..len.min(MAGIC.len())];
-    if head != &MAGIC[..head.len()] {
-        return Err(ModelFileError::BadMagic {
-            expected: MAGIC.to_vec(),
-            found: head.to_vec(),
-        });
-    }
-    let (Some(version), Some(header_len), Some(stored)) = (
-        bytes.get(8..12).and_then(|b| b.try_into().ok()),
-        bytes.get(12..PREFIX).and_then(|b| b.try_into().ok()),
-        len.checked_sub(TRAILER)
-            .filter(|&end| end >= PREFIX)
-            .and_then(|end| bytes[end..].try_into().ok()),
-    ) else {
-        return Err(ModelFileError::Truncated {
-            expected: (PREFIX + TRAILER) as u64,
-            found: len as u64,
-        });
-    };
-    let version = u32::from_le_bytes(version);
-    if version != FORMAT_VERSION {
-        return Err(ModelFileError::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
-    }
-    let header_len = u64::from_le_bytes(header_len);
-    let room = (len - PREFIX - TRAILER) as u64;
-    if header_len > room {
-        return Err(ModelFileError::Truncated {
-            expected: header_len.saturating_add((PREFIX + TRAILER) as u64),
-            found: len as u64,
-        });
-    }
-    // header_len <= room < len, so it fits in usize.
-    let header_end = PREFIX + header_len as usize;
-    let (stored, computed) = (u32::from_le_bytes(stored), crc32(&bytes[..len - TRAILER]));
-    let checksum = (stored != computed).then_some(ModelFileError::Checksum { stored, computed });
-    let header: Header = match serde_json::from_slice(&bytes[PREFIX..header_end]) {
-        Ok(h) => h,
-        // Unparseable and corrupt: the corruption is the news.
-        Err(e) => return Err(checksum.unwrap_or(ModelFileError::Header(e.to_string()))),
-    };
-    if header.format != FORMAT_NAME || header.version != FORMAT_VERSION {
-        return Err(ModelFileError::Header(format!(
-            "format {:?} version {}, expected {FORMAT_NAME:?} version {FORMAT_VERSION}",
-            header.format, header.version
-        )));
-    }
-    Ok(Framed {
-        header,
-        data: &bytes[header_end..len - TRAILER],
-        checksum,
-    })
-}
+type Checked<T> = std::result::Result<T, ModelFileError>;
 
 /// The names and shapes of the tensors the file must hold: the weights the architecture
 /// implies (which the header's list must match), then the optimizer's buffers.
 fn tensor_list(header: &Header) -> Checked<Vec<(String, Vec<usize>)>> {
-    if header.input_dim > MAX_WIDTH {
-        return Err(ModelFileError::Header(format!(
-            "input_dim {} is above the limit of {MAX_WIDTH}",
-            header.input_dim
-        )));
-    }
+    check_limits(
+        header.input_dim,
+        header.layers.len(),
+        header.training.as_ref().map(|t| t.iterations),
+    )?;
     let mut expected = Vec::new();
     let mut width = header.input_dim;
     for (index, config) in header.layers.iter().enumerate() {
@@ -497,49 +681,58 @@ fn tensor_list(header: &Header) -> Checked<Vec<(String, Vec<usize>)>> {
     Ok(tensors)
 }
 
-/// Reads the tensors from `data`, which holds exactly their values; refuses non-finite ones.
-fn read_tensors(data: &[u8], tensors: Vec<(String, Vec<usize>)>) -> Checked<Vec<ArrayD<f32>>> {
-    let mut values = data
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-    let mut arrays = Vec::with_capacity(tensors.len());
-    for (name, shape) in tensors {
-        let numel: usize = shape.iter().product();
-        let v: Vec<f32> = values.by_ref().take(numel).collect();
-        if let Some((position, &value)) = v.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ModelFileError::NonFinite {
-                name,
-                position,
-                value,
-            });
-        }
-        let array = ArrayD::from_shape_vec(IxDyn(&shape), v)
-            .map_err(|e| ModelFileError::Header(format!("tensor {name}: {e}")))?;
-        arrays.push(array);
+/// Checks what a file describes against the loader's limits, independently of the format's
+/// framing: the input width (1 to [`MAX_WIDTH`]), the number of layers (at most
+/// [`MAX_LAYERS`]) and the optimizer's update count (at most [`MAX_ITERATIONS`]).
+fn check_limits(input_dim: usize, layers: usize, iterations: Option<u64>) -> Checked<()> {
+    if input_dim == 0 || input_dim > MAX_WIDTH {
+        return Err(ModelFileError::Header(format!(
+            "input_dim {input_dim} is outside 1..={MAX_WIDTH}"
+        )));
     }
-    Ok(arrays)
+    if layers > MAX_LAYERS {
+        return Err(ModelFileError::Header(format!(
+            "{layers} layers, above the limit of {MAX_LAYERS}"
+        )));
+    }
+    if let Some(n) = iterations.filter(|&n| n > MAX_ITERATIONS) {
+        return Err(ModelFileError::Training(format!(
+            "iterations {n} is above the limit of {MAX_ITERATIONS}"
+        )));
+    }
+    Ok(())
 }
 
-/// Builds the model with the same validation as `add`, sets its weights, and compiles it with
-/// the saved loss, optimizer and optimizer state.
-fn rebuild(
-    header: Header,
-    weights: Vec<ArrayD<f32>>,
-    state: Vec<ArrayD<f32>>,
-) -> Checked<Sequential> {
-    let mut model = Sequential::new(header.input_dim).with_seed(header.seed);
-    for (index, config) in header.layers.iter().enumerate() {
-        let layer_error = |e: Error| ModelFileError::Layer {
-            index,
-            message: e.to_string(),
-        };
-        model
-            .add(config.build().map_err(layer_error)?)
-            .map_err(layer_error)?;
+/// Checks the values of an optimizer's state buffers, independently of the format: running
+/// averages of squared gradients (Adam's `v`, RMSprop's `ms`) cannot be negative (a negative
+/// one would turn the next update into NaN). `buffers` starts with the group's `slots`.
+fn check_state_group(
+    optimizer: &OptimizerConfig,
+    group: &str,
+    buffers: &[ArrayD<f32>],
+    slots: usize,
+) -> Checked<()> {
+    let squares = match optimizer {
+        OptimizerConfig::Adam { .. } => group == "v",
+        OptimizerConfig::RmsProp { .. } => group == "ms",
+        _ => false,
+    };
+    if !squares {
+        return Ok(());
     }
-    model
-        .set_weights(&weights)
-        .map_err(|e| ModelFileError::Header(e.to_string()))?;
+    for (slot, b) in buffers.iter().take(slots).enumerate() {
+        if let Some((position, &value)) = b.iter().enumerate().find(|(_, v)| **v < 0.0) {
+            return Err(ModelFileError::Training(format!(
+                "state buffer {group}/{slot} holds the negative value {value} at {position} \
+                 (it averages squares)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Compiles the model with the saved loss, optimizer and optimizer state.
+fn compile(mut model: Sequential, header: Header, state: Vec<ArrayD<f32>>) -> Checked<Sequential> {
     let Some(t) = header.training else {
         return Ok(model);
     };
@@ -553,6 +746,12 @@ fn rebuild(
     let mut rest = state.into_iter();
     let mut buffers = Vec::with_capacity(t.state.len());
     for group in t.state {
+        check_state_group(
+            &t.optimizer,
+            &group.name,
+            rest.as_slice(),
+            group.shapes.len(),
+        )?;
         let slots = rest
             .by_ref()
             .take(group.shapes.len())

@@ -7,9 +7,10 @@
 //! momentum, Nesterov and decay, Adam and RMSprop, max-norm and other weight constraints, and
 //! `fit`, `evaluate` and `predict`, all matching Keras 2's formulas: dropout's inverted scaling,
 //! MaxNorm's epsilon, SGD's velocity that holds the learning rate, binary cross-entropy's
-//! clipping. Everything is `f32`; on x86-64 CPUs with AVX2 or AVX-512, a training step allocates
-//! nothing once its buffers exist (elsewhere the matrix products fall back to ndarray's, which
-//! allocate).
+//! clipping. Everything is `f32`, and a training step allocates nothing once its buffers exist.
+//! The matrix products run SIMD kernels on x86-64 CPUs with AVX2+FMA or AVX-512 and a portable
+//! kernel elsewhere, or anywhere when the environment variable `NDNET_PORTABLE` is set (to
+//! anything but `0` or empty) when the first product runs; both give bitwise the same results.
 //!
 //! ```
 //! use ndnet::prelude::*;
@@ -30,19 +31,25 @@
 //! assert_eq!(model.param_count(), 60 * 60 + 60 + 60 * 30 + 30 + 30 + 1);
 //! # Ok::<(), ndnet::Error>(())
 //! ```
+//!
+//! Coming from Keras? [`doc::keras_users`] puts the tutorial's Keras lines beside ndnet's.
+
+#![deny(unsafe_code)]
 
 pub mod activation;
-#[cfg(any(feature = "serde", feature = "download", feature = "onnx"))]
 mod atomic_file;
 pub mod callbacks;
 pub mod constraints;
 pub mod curves;
 pub mod data;
 pub mod datasets;
-mod elementwise;
+pub mod doc;
 pub mod error;
 pub mod experiments;
-mod gemm;
+#[allow(unsafe_code)]
+mod kernels;
+// The kernels' former paths, still used across the crate.
+use kernels::elementwise;
 pub mod init;
 #[cfg(feature = "serde")]
 pub mod io;

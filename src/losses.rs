@@ -26,16 +26,35 @@ pub trait Loss: Send + Sync + std::fmt::Debug {
         false
     }
 
-    /// The batch loss.
+    /// The batch loss of predictions `pred: (rows, outputs)` against `target` of the same
+    /// shape, with optional per-row `weights: (rows,)`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `target` or `weights` do not match `pred` (the losses of
+    /// this crate check this in every build, in O(1)).
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// use ndarray::array;
+    /// let (p, y) = (array![[0.5f32], [0.5]], array![[1.0f32], [0.0]]);
+    /// let l = BinaryCrossentropy.loss(p.view(), y.view(), None)?;
+    /// assert!((l - std::f32::consts::LN_2).abs() < 1e-6);
+    /// assert!(BinaryCrossentropy.loss(p.view(), y.view(), Some(array![1.0f32].view())).is_err());
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
     fn loss(
         &self,
         pred: ArrayView2<f32>,
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
-    ) -> f32;
+    ) -> Result<f32>;
 
     /// Writes dLoss/dPred into `grad` (or, when `fused`, dLoss/dPre-activation of the output
     /// activation this loss [fuses with](Loss::fuses_with)) and returns the batch loss.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when `target`, `weights` or `grad` do not match `pred`;
+    /// nothing is written then.
     fn gradient(
         &self,
         pred: ArrayView2<f32>,
@@ -43,7 +62,7 @@ pub trait Loss: Send + Sync + std::fmt::Debug {
         weights: Option<ArrayView1<f32>>,
         fused: bool,
         grad: ArrayViewMut2<f32>,
-    ) -> f32;
+    ) -> Result<f32>;
 
     /// A boxed copy.
     fn clone_box(&self) -> Box<dyn Loss>;
@@ -53,6 +72,39 @@ impl Clone for Box<dyn Loss> {
     fn clone(&self) -> Self {
         self.clone_box()
     }
+}
+
+/// Checks that `target` (and `grad`) have the shape of `pred` and `weights` one value per row.
+fn check_shapes(
+    loss: &str,
+    pred: &ArrayView2<f32>,
+    target: &ArrayView2<f32>,
+    weights: Option<&ArrayView1<f32>>,
+    grad: Option<&ArrayViewMut2<f32>>,
+) -> Result<()> {
+    let mismatch = |what: &str, found: &[usize]| Error::ShapeMismatch {
+        what: format!("{loss}: {what} (the predictions are {:?})", pred.shape()),
+        expected: if what == "weights" {
+            vec![pred.nrows()]
+        } else {
+            pred.shape().to_vec()
+        },
+        found: found.to_vec(),
+    };
+    if target.dim() != pred.dim() {
+        return Err(mismatch("targets", target.shape()));
+    }
+    if let Some(w) = weights
+        && w.len() != pred.nrows()
+    {
+        return Err(mismatch("weights", w.shape()));
+    }
+    if let Some(g) = grad
+        && g.dim() != pred.dim()
+    {
+        return Err(mismatch("gradient buffer", g.shape()));
+    }
+    Ok(())
 }
 
 fn weight(weights: Option<ArrayView1<f32>>, row: usize) -> f32 {
@@ -120,10 +172,11 @@ fn check_range(loss: &str, target: ArrayView2<f32>, lo: f32, hi: f32) -> Result<
 /// ```
 /// use ndnet::losses::{BinaryCrossentropy, Loss};
 /// use ndarray::array;
-/// let l = BinaryCrossentropy.loss(array![[1.0f32], [0.5]].view(), array![[0.0f32], [1.0]].view(), None);
+/// let l = BinaryCrossentropy.loss(array![[1.0f32], [0.5]].view(), array![[0.0f32], [1.0]].view(), None)?;
 /// // row 1: p is clipped to 1 - 1e-7, which is 1 - 2^-23 in f32: -ln(2^-23) = 15.942;
 /// // row 2: -ln 0.5 = 0.693; mean 8.318
 /// assert!((l - 8.318).abs() < 1e-3);
+/// # Ok::<(), ndnet::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BinaryCrossentropy;
@@ -146,9 +199,10 @@ impl Loss for BinaryCrossentropy {
         pred: ArrayView2<f32>,
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
-    ) -> f32 {
+    ) -> Result<f32> {
+        check_shapes(self.name(), &pred, &target, weights.as_ref(), None)?;
         let cols = pred.ncols().max(1) as f64;
-        weighted_mean(pred, target, weights, |p_row, y_row| {
+        Ok(weighted_mean(pred, target, weights, |p_row, y_row| {
             let s: f64 = p_row
                 .iter()
                 .zip(y_row.iter())
@@ -159,7 +213,7 @@ impl Loss for BinaryCrossentropy {
                 })
                 .sum();
             s / cols
-        })
+        }))
     }
 
     fn gradient(
@@ -169,7 +223,8 @@ impl Loss for BinaryCrossentropy {
         weights: Option<ArrayView1<f32>>,
         fused: bool,
         grad: ArrayViewMut2<f32>,
-    ) -> f32 {
+    ) -> Result<f32> {
+        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
         let n = pred.nrows() * pred.ncols();
         elementwise_gradient(pred, target, weights, n, grad, |p, y| {
             if !(EPSILON..=1.0 - EPSILON).contains(&p) {
@@ -230,15 +285,16 @@ impl Loss for CategoricalCrossentropy {
         pred: ArrayView2<f32>,
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
-    ) -> f32 {
-        weighted_mean(pred, target, weights, |p_row, y_row| {
+    ) -> Result<f32> {
+        check_shapes(self.name(), &pred, &target, weights.as_ref(), None)?;
+        Ok(weighted_mean(pred, target, weights, |p_row, y_row| {
             let sum = p_row.sum();
             p_row
                 .iter()
                 .zip(y_row.iter())
                 .map(|(&p, &y)| -(y as f64) * ((p / sum).clamp(EPSILON, 1.0 - EPSILON) as f64).ln())
                 .sum()
-        })
+        }))
     }
 
     fn gradient(
@@ -248,7 +304,8 @@ impl Loss for CategoricalCrossentropy {
         weights: Option<ArrayView1<f32>>,
         fused: bool,
         mut grad: ArrayViewMut2<f32>,
-    ) -> f32 {
+    ) -> Result<f32> {
+        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
         if fused {
             elementwise_gradient(pred, target, weights, pred.nrows(), grad, |p, y| p - y);
             return self.loss(pred, target, weights);
@@ -301,16 +358,17 @@ impl Loss for MeanSquaredError {
         pred: ArrayView2<f32>,
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
-    ) -> f32 {
+    ) -> Result<f32> {
+        check_shapes(self.name(), &pred, &target, weights.as_ref(), None)?;
         let cols = pred.ncols().max(1) as f64;
-        weighted_mean(pred, target, weights, |p_row, y_row| {
+        Ok(weighted_mean(pred, target, weights, |p_row, y_row| {
             let s: f64 = p_row
                 .iter()
                 .zip(y_row.iter())
                 .map(|(&p, &y)| ((p - y) as f64).powi(2))
                 .sum();
             s / cols
-        })
+        }))
     }
 
     fn gradient(
@@ -320,7 +378,8 @@ impl Loss for MeanSquaredError {
         weights: Option<ArrayView1<f32>>,
         _fused: bool,
         grad: ArrayViewMut2<f32>,
-    ) -> f32 {
+    ) -> Result<f32> {
+        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
         let n = pred.nrows() * pred.ncols();
         elementwise_gradient(pred, target, weights, n, grad, |p, y| 2.0 * (p - y));
         self.loss(pred, target, weights)

@@ -231,13 +231,43 @@ enum Batch<'a> {
     Workspace { rows: usize, weighted: bool },
 }
 
+/// Checks that the layers' widths chain: layer 0 takes `in_dim`, each next one the width the
+/// one before it outputs. The model's buffers are shaped from these widths, so a layer replaced
+/// through [`Sequential::layers_mut`] by one built for other widths is an error here, before
+/// any pass. O(layers).
+fn check_chain(layers: &[Box<dyn Layer>], in_dim: usize, what: &str) -> Result<()> {
+    let mut width = in_dim;
+    for (index, layer) in layers.iter().enumerate() {
+        if layer.input_dim() != width {
+            return Err(Error::LayerInputMismatch {
+                what: format!("{what} (the layers' widths do not chain)"),
+                index,
+                name: layer.kind().to_string(),
+                expected: layer.input_dim(),
+                found: width,
+            });
+        }
+        width = layer.output_dim();
+    }
+    Ok(())
+}
+
+/// `e`, reported as raised by layer `index` of type `kind`.
+fn layer_error(index: usize, kind: &str, e: Error) -> Error {
+    Error::Layer {
+        index,
+        kind: kind.to_string(),
+        source: Box::new(e),
+    }
+}
+
 /// Runs the layers on `x` (rows <= workspace rows); the output is `acts.last()[..rows]`.
 fn forward(
     layers: &mut [Box<dyn Layer>],
     acts: &mut [Array2<f32>],
     x: ArrayView2<f32>,
     mode: Mode,
-) {
+) -> Result<()> {
     let rows = x.nrows();
     for i in 0..layers.len() {
         let (before, rest) = acts.split_at_mut(i);
@@ -246,23 +276,28 @@ fn forward(
         } else {
             head(&before[i - 1], rows)
         };
-        layers[i].forward(input, head_mut(&mut rest[0], rows), mode);
+        layers[i]
+            .forward(input, head_mut(&mut rest[0], rows), mode)
+            .map_err(|e| layer_error(i, layers[i].kind(), e))?;
     }
+    Ok(())
 }
 
-/// Grows the buffers if needed, runs the layers and returns a view of the output buffer.
+/// Checks the widths, grows the buffers if needed, runs the layers and returns a view of the
+/// output buffer.
 fn forward_view<'w>(
     layers: &mut [Box<dyn Layer>],
     ws: &'w mut Workspace,
     x: ArrayView2<f32>,
     (in_dim, out_dim): (usize, usize),
     mode: Mode,
-) -> ArrayView2<'w, f32> {
+) -> Result<ArrayView2<'w, f32>> {
+    check_chain(layers, in_dim, "forward")?;
     let rows = x.nrows();
     ws.ensure(rows, layers, in_dim, out_dim);
-    forward(layers, &mut ws.acts, x, mode);
+    forward(layers, &mut ws.acts, x, mode)?;
     let last = ws.acts.len() - 1;
-    head(&ws.acts[last], rows)
+    Ok(head(&ws.acts[last], rows))
 }
 
 /// Back-propagates `grads.last()[..rows]` through the layers.
@@ -271,7 +306,7 @@ fn backward(
     acts: &[Array2<f32>],
     grads: &mut [Array2<f32>],
     x: ArrayView2<f32>,
-) {
+) -> Result<()> {
     let rows = x.nrows();
     for i in (0..layers.len()).rev() {
         let input = if i == 0 { x } else { head(&acts[i - 1], rows) };
@@ -279,23 +314,48 @@ fn backward(
         let (before, rest) = grads.split_at_mut(i);
         let grad_input = before.last_mut().map(|g| head_mut(g, rows));
         layers[i].zero_grad();
-        layers[i].backward(input, output, head_mut(&mut rest[0], rows), grad_input);
+        layers[i]
+            .backward(input, output, head_mut(&mut rest[0], rows), grad_input)
+            .map_err(|e| layer_error(i, layers[i].kind(), e))?;
     }
+    Ok(())
 }
 
-/// Applies the optimizer to every parameter, then each parameter's constraint.
-fn apply_updates(layers: &mut [Box<dyn Layer>], optimizer: &mut dyn Optimizer) {
+/// Applies the optimizer to every parameter, then each parameter's constraint. A parameter
+/// whose gradient has another shape, or a constraint that fails, stops the update with an
+/// error (the parameters before it are already updated).
+fn apply_updates(layers: &mut [Box<dyn Layer>], optimizer: &mut dyn Optimizer) -> Result<()> {
     let mut slot = 0;
-    for layer in layers.iter_mut() {
+    let mut failed = None;
+    for (i, layer) in layers.iter_mut().enumerate() {
+        let kind = layer.kind();
         layer.visit_params(&mut |mut p| {
+            if failed.is_some() {
+                return;
+            }
+            if p.value.dim() != p.grad.dim() {
+                failed = Some(layer_error(
+                    i,
+                    kind,
+                    Error::ShapeMismatch {
+                        what: format!("{} gradient (the parameter's shape)", p.name),
+                        expected: p.value.shape().to_vec(),
+                        found: p.grad.shape().to_vec(),
+                    },
+                ));
+                return;
+            }
             optimizer.update(slot, p.value.view_mut(), p.grad);
-            if let Some(c) = p.constraint {
-                c.apply(p.value);
+            if let Some(c) = p.constraint
+                && let Err(e) = c.apply(p.value)
+            {
+                failed = Some(layer_error(i, kind, e));
             }
             slot += 1;
         });
     }
     optimizer.finish_step();
+    failed.map_or(Ok(()), Err)
 }
 
 /// A linear stack of layers, as Keras's `Sequential`.
@@ -576,8 +636,8 @@ impl Sequential {
     }
 
     /// One gradient step on the batch `(x, y)`; returns the batch loss (before the update).
-    /// After the first call with a given batch size it performs no heap allocation (on x86-64
-    /// CPUs with AVX2 or AVX-512; see [`layers`](crate::layers)).
+    /// After the first call with a given batch size it performs no heap allocation (see
+    /// [`layers`](crate::layers)).
     pub fn train_on_batch<'a>(
         &mut self,
         x: impl AsArray<'a, f32, Ix2>,
@@ -586,7 +646,7 @@ impl Sequential {
         let (x, y) = (x.into(), y.into_targets());
         self.compiled_or("train_on_batch")?;
         self.check_xy("train_on_batch", x, y)?;
-        let (loss, _) = self.step(Batch::Given(x, y), true);
+        let (loss, _) = self.step(Batch::Given(x, y), true)?;
         if !loss.is_finite() {
             return Err(Error::Diverged {
                 epoch: 0,
@@ -609,7 +669,7 @@ impl Sequential {
         let (x, y) = (x.into(), y.into_targets());
         self.compiled_or("compute_gradients")?;
         self.check_xy("compute_gradients", x, y)?;
-        Ok(self.step(Batch::Given(x, y), false).0)
+        Ok(self.step(Batch::Given(x, y), false)?.0)
     }
 
     /// Runs the layers on `x` in the given mode and returns a view of the output
@@ -623,17 +683,26 @@ impl Sequential {
         let x = x.into();
         self.check_x("forward", x)?;
         let dims = (self.input_dim, self.output_dim());
-        Ok(forward_view(&mut self.layers, &mut self.ws, x, dims, mode))
+        forward_view(&mut self.layers, &mut self.ws, x, dims, mode)
     }
 
     /// Forward in training mode, loss gradient, backward, update, constraints. Returns the batch
-    /// loss and the number of correct predictions.
-    fn step(&mut self, batch: Batch<'_>, update: bool) -> (f32, usize) {
-        let rows = match batch {
-            Batch::Given(x, _) => x.nrows(),
-            Batch::Workspace { rows, .. } => rows,
+    /// loss and the number of correct predictions. Checks first that the layers' widths chain
+    /// and match the targets (a callback may have replaced a layer since the last step).
+    fn step(&mut self, batch: Batch<'_>, update: bool) -> Result<(f32, usize)> {
+        let (rows, y_width) = match batch {
+            Batch::Given(x, y) => (x.nrows(), y.ncols()),
+            Batch::Workspace { rows, .. } => (rows, self.ws.y.ncols()),
         };
         let (in_dim, out_dim) = (self.input_dim, self.output_dim());
+        check_chain(&self.layers, in_dim, "training step")?;
+        if y_width != out_dim {
+            return Err(Error::ShapeMismatch {
+                what: "training step: targets (the model's output width changed)".into(),
+                expected: vec![rows, out_dim],
+                found: vec![rows, y_width],
+            });
+        }
         let metric = self.accuracy_metric();
         let Sequential {
             layers,
@@ -642,7 +711,11 @@ impl Sequential {
             ..
         } = self;
         let Some(c) = compiled.as_mut() else {
-            return (f32::NAN, 0);
+            return Err(Error::InvalidState(
+                "training step on a model that is not compiled (a layer was added since \
+                 compile?): call model.compile(loss, optimizer) first"
+                    .into(),
+            ));
         };
         ws.ensure(rows, layers, in_dim, out_dim);
         let Workspace {
@@ -661,19 +734,19 @@ impl Sequential {
                 weighted.then(|| ww.slice(s![..rows])),
             ),
         };
-        forward(layers, acts, x, Mode::Train);
+        forward(layers, acts, x, Mode::Train)?;
         let last = acts.len() - 1;
         let out = head(&acts[last], rows);
         let loss = c
             .loss
-            .gradient(out, y, w, c.fused, head_mut(&mut grads[last], rows))
+            .gradient(out, y, w, c.fused, head_mut(&mut grads[last], rows))?
             + regularization_loss(layers);
         let (correct, _) = metric.count(out, y);
-        backward(layers, acts, grads, x);
+        backward(layers, acts, grads, x)?;
         if update {
-            apply_updates(layers, c.optimizer.as_mut());
+            apply_updates(layers, c.optimizer.as_mut())?;
         }
-        (loss, correct)
+        Ok((loss, correct))
     }
 
     /// Trains for `options.epochs` epochs and returns the per-epoch logs.
@@ -792,7 +865,7 @@ impl Sequential {
                 }
                 let rows = idx.len();
                 let weighted = weights.is_some();
-                let (loss, c) = self.step(Batch::Workspace { rows, weighted }, true);
+                let (loss, c) = self.step(Batch::Workspace { rows, weighted }, true)?;
                 if !loss.is_finite() {
                     return Err(Error::Diverged {
                         epoch: epoch + 1,
@@ -811,7 +884,9 @@ impl Sequential {
                 epoch,
                 loss: (loss_sum / n as f64) as f32,
                 accuracy: correct as f32 / total as f32,
-                val: validation.map(|(vx, vy, vw)| self.evaluate_unchecked(vx, vy, vw)),
+                val: validation
+                    .map(|(vx, vy, vw)| self.evaluate_unchecked(vx, vy, vw))
+                    .transpose()?,
                 learning_rate: self.optimizer().map_or(f32::NAN, |o| o.learning_rate()),
             };
             history.push(&logs);
@@ -842,7 +917,7 @@ impl Sequential {
         let (x, y) = (x.into(), y.into_targets());
         self.compiled_or("evaluate")?;
         self.check_xy("evaluate", x, y)?;
-        Ok(self.evaluate_unchecked(x, y, None))
+        self.evaluate_unchecked(x, y, None)
     }
 
     fn evaluate_unchecked(
@@ -850,7 +925,7 @@ impl Sequential {
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
         w: Option<ArrayView1<f32>>,
-    ) -> Evaluation {
+    ) -> Result<Evaluation> {
         let metric = self.accuracy_metric();
         let (in_dim, out_dim) = (self.input_dim, self.output_dim());
         let Sequential {
@@ -860,10 +935,10 @@ impl Sequential {
             ..
         } = self;
         let Some(c) = compiled.as_ref() else {
-            return Evaluation {
+            return Ok(Evaluation {
                 loss: f32::NAN,
                 accuracy: 0.0,
-            };
+            });
         };
         let mut loss_sum = 0.0f64;
         let (mut correct, mut total) = (0, 0);
@@ -872,21 +947,21 @@ impl Sequential {
             let end = (start + chunk).min(x.nrows());
             let (xc, yc) = (x.slice(s![start..end, ..]), y.slice(s![start..end, ..]));
             let wc = w.map(|w| w.slice_move(s![start..end]));
-            let out = forward_view(layers, ws, xc, (in_dim, out_dim), Mode::Eval);
-            loss_sum += c.loss.loss(out, yc, wc) as f64 * (end - start) as f64;
+            let out = forward_view(layers, ws, xc, (in_dim, out_dim), Mode::Eval)?;
+            loss_sum += c.loss.loss(out, yc, wc)? as f64 * (end - start) as f64;
             let (k, t) = metric.count(out, yc);
             correct += k;
             total += t;
         }
         let penalty = regularization_loss(layers) as f64;
-        Evaluation {
+        Ok(Evaluation {
             loss: (loss_sum / x.nrows().max(1) as f64 + penalty) as f32,
             accuracy: if total == 0 {
                 0.0
             } else {
                 correct as f32 / total as f32
             },
-        }
+        })
     }
 
     /// The model's outputs for `x` in inference mode: probabilities for a sigmoid or softmax
@@ -900,7 +975,7 @@ impl Sequential {
             let end = (start + chunk).min(x.nrows());
             let dims = (self.input_dim, self.output_dim());
             let xc = x.slice(s![start..end, ..]);
-            let o = forward_view(&mut self.layers, &mut self.ws, xc, dims, Mode::Eval);
+            let o = forward_view(&mut self.layers, &mut self.ws, xc, dims, Mode::Eval)?;
             out.slice_mut(s![start..end, ..]).assign(&o);
         }
         Ok(out)

@@ -45,8 +45,9 @@ impl Constraint for Clip {
     fn validate(&self) -> ndnet::Result<()> {
         Ok(())
     }
-    fn apply(&self, mut w: ndarray::ArrayViewMut2<f32>) {
+    fn apply(&self, mut w: ndarray::ArrayViewMut2<f32>) -> ndnet::Result<()> {
         w.mapv_inplace(|v| v.clamp(-1.0, 1.0));
+        Ok(())
     }
     fn clone_box(&self) -> Box<dyn Constraint> {
         Box::new(self.clone())

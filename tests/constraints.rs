@@ -14,7 +14,7 @@ use ndnet::prelude::*;
 
 fn applied(c: &dyn Constraint, mut w: Array2<f32>) -> Array2<f32> {
     c.validate().unwrap();
-    c.apply(w.view_mut());
+    c.apply(w.view_mut()).unwrap();
     w
 }
 

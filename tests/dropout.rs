@@ -27,7 +27,7 @@ fn uniform(rows: usize, cols: usize, lo: f32, hi: f32, seed: u64) -> Array2<f32>
 
 fn run(layer: &mut dyn Layer, x: &Array2<f32>, mode: Mode) -> Array2<f32> {
     let mut y = Array2::from_elem(x.raw_dim(), f32::NAN);
-    layer.forward(x.view(), y.view_mut(), mode);
+    layer.forward(x.view(), y.view_mut(), mode).unwrap();
     y
 }
 
@@ -200,7 +200,9 @@ fn backward_is_zero_where_dropped_and_scaled_where_kept() {
     let y = run(&mut layer, &x, Mode::Train);
     let mut g = Array2::from_elem((40, 10), 3.0f32);
     let mut gi = Array2::from_elem((40, 10), f32::NAN);
-    layer.backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()));
+    layer
+        .backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
+        .unwrap();
     let (mut kept, mut dropped) = (0, 0);
     for (&yi, &gi) in y.iter().zip(&gi) {
         if yi == 0.0 {
@@ -222,12 +224,14 @@ fn backward_after_an_eval_forward_is_the_identity() {
     let y = run(&mut layer, &x, Mode::Eval);
     let g = uniform(5, 4, -1.0, 1.0, 23);
     let mut gi = Array2::zeros((5, 4));
-    layer.backward(
-        x.view(),
-        y.view(),
-        g.clone().view_mut(),
-        Some(gi.view_mut()),
-    );
+    layer
+        .backward(
+            x.view(),
+            y.view(),
+            g.clone().view_mut(),
+            Some(gi.view_mut()),
+        )
+        .unwrap();
     assert_eq!(gi, g);
 }
 

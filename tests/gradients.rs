@@ -70,18 +70,20 @@ fn assert_close(what: &str, numeric: &[f64], analytic: &[f32], abs: f64, rel: f6
 /// `Σ r · layer(x)`, accumulated in f64.
 fn objective(layer: &mut dyn Layer, x: &Array2<f32>, r: &Array2<f32>, mode: Mode) -> f64 {
     let mut y = Array2::zeros((x.nrows(), layer.output_dim()));
-    layer.forward(x.view(), y.view_mut(), mode);
+    layer.forward(x.view(), y.view_mut(), mode).unwrap();
     y.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum()
 }
 
 /// `dL/dx` and the parameter gradients (flattened, in `visit_params` order) from `backward`.
 fn analytic(layer: &mut dyn Layer, x: &Array2<f32>, r: &Array2<f32>) -> (Vec<f32>, Vec<Vec<f32>>) {
     let mut y = Array2::zeros((x.nrows(), layer.output_dim()));
-    layer.forward(x.view(), y.view_mut(), Mode::Train);
+    layer.forward(x.view(), y.view_mut(), Mode::Train).unwrap();
     layer.zero_grad();
     let mut g = r.clone();
     let mut gi = Array2::zeros(x.raw_dim());
-    layer.backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()));
+    layer
+        .backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
+        .unwrap();
     let mut params = Vec::new();
     layer.visit_params(&mut |p| params.push(p.grad.iter().copied().collect()));
     (gi.iter().copied().collect(), params)
@@ -309,7 +311,7 @@ fn dense_backward_accumulates_parameter_gradients_until_zero_grad() {
         .unwrap();
     let x = array![[1.0f32, 2.0], [3.0, -1.0]];
     let mut y = Array2::zeros((2, 1));
-    layer.forward(x.view(), y.view_mut(), Mode::Train);
+    layer.forward(x.view(), y.view_mut(), Mode::Train).unwrap();
     let grads = |layer: &mut Dense| {
         let mut v = Vec::new();
         layer.visit_params(&mut |p| v.push(p.grad.iter().copied().collect::<Vec<f32>>()));
@@ -318,12 +320,16 @@ fn dense_backward_accumulates_parameter_gradients_until_zero_grad() {
     layer.zero_grad();
     for _ in 0..2 {
         let mut g = array![[1.0f32], [2.0]];
-        layer.backward(x.view(), y.view(), g.view_mut(), None);
+        layer
+            .backward(x.view(), y.view(), g.view_mut(), None)
+            .unwrap();
     }
     assert_eq!(grads(&mut layer), vec![vec![14.0, 0.0], vec![6.0]]);
     layer.zero_grad();
     let mut g = array![[1.0f32], [2.0]];
-    layer.backward(x.view(), y.view(), g.view_mut(), None);
+    layer
+        .backward(x.view(), y.view(), g.view_mut(), None)
+        .unwrap();
     assert_eq!(grads(&mut layer), vec![vec![7.0, 0.0], vec![3.0]]);
 }
 
@@ -402,12 +408,14 @@ fn dropout_backward_multiplies_by_the_forward_mask_over_keep_probability() {
     let x = away_from_zero(4, 6, 0.1, 1.0, 51);
     let r = uniform(4, 6, -1.0, 1.0, 52);
     let mut y = Array2::zeros((4, 6));
-    layer.forward(x.view(), y.view_mut(), Mode::Train);
+    layer.forward(x.view(), y.view_mut(), Mode::Train).unwrap();
     let kept: Vec<bool> = y.iter().map(|&v| v != 0.0).collect();
     assert!(kept.iter().any(|&k| k) && kept.iter().any(|&k| !k));
     let mut g = r.clone();
     let mut gi = Array2::zeros((4, 6));
-    layer.backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()));
+    layer
+        .backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
+        .unwrap();
     for ((&gi, &r), &k) in gi.iter().zip(&r).zip(&kept) {
         assert_eq!(gi, if k { r * 2.0 } else { 0.0 });
     }
@@ -477,7 +485,8 @@ fn loss_gradient(
         weights.map(|w| w.view()),
         fused,
         grad.view_mut(),
-    );
+    )
+    .unwrap();
     grad.iter().copied().collect()
 }
 
@@ -493,7 +502,9 @@ fn binary_crossentropy_gradient_matches_finite_differences() {
     let target = array![[0.0f32, 1.0], [1.0, 1.0], [0.0, 0.0], [0.3, 0.7]];
     let analytic = loss_gradient(&BinaryCrossentropy, &pred, &target, None, false);
     let numeric = numeric_loss_grad(&pred, LOSS_H, |p| {
-        BinaryCrossentropy.loss(p.view(), target.view(), None)
+        BinaryCrossentropy
+            .loss(p.view(), target.view(), None)
+            .unwrap()
     });
     assert_close("dBCE/dp", &numeric, &analytic, LOSS_ABS, LOSS_REL);
 }
@@ -505,7 +516,9 @@ fn binary_crossentropy_gradient_with_sample_weights_matches_finite_differences()
     let w = array![1.0f32, 0.5, 2.0, 0.0];
     let analytic = loss_gradient(&BinaryCrossentropy, &pred, &target, Some(&w), false);
     let numeric = numeric_loss_grad(&pred, LOSS_H, |p| {
-        BinaryCrossentropy.loss(p.view(), target.view(), Some(w.view()))
+        BinaryCrossentropy
+            .loss(p.view(), target.view(), Some(w.view()))
+            .unwrap()
     });
     assert_close("dBCE/dp", &numeric, &analytic, LOSS_ABS, LOSS_REL);
     // The last sample has weight 0: no gradient at all.
@@ -522,7 +535,9 @@ fn fused_sigmoid_binary_crossentropy_gradient_matches_finite_differences_in_logi
     let p = z.mapv(sigmoid);
     let analytic = loss_gradient(&BinaryCrossentropy, &p, &target, None, true);
     let numeric = numeric_loss_grad(&z, 1e-2, |z| {
-        BinaryCrossentropy.loss(z.mapv(sigmoid).view(), target.view(), None)
+        BinaryCrossentropy
+            .loss(z.mapv(sigmoid).view(), target.view(), None)
+            .unwrap()
     });
     assert_close("dBCE/dz", &numeric, &analytic, LOSS_ABS, LOSS_REL);
 }
@@ -551,7 +566,9 @@ fn categorical_crossentropy_gradient_matches_finite_differences() {
     ];
     let analytic = loss_gradient(&CategoricalCrossentropy, &pred, &target, None, false);
     let numeric = numeric_loss_grad(&pred, LOSS_H, |p| {
-        CategoricalCrossentropy.loss(p.view(), target.view(), None)
+        CategoricalCrossentropy
+            .loss(p.view(), target.view(), None)
+            .unwrap()
     });
     assert_close("dCCE/dp", &numeric, &analytic, LOSS_ABS, LOSS_REL);
 }
@@ -566,7 +583,9 @@ fn fused_softmax_categorical_crossentropy_gradient_matches_finite_differences_in
     ];
     let analytic = loss_gradient(&CategoricalCrossentropy, &softmax(&z), &target, None, true);
     let numeric = numeric_loss_grad(&z, 1e-2, |z| {
-        CategoricalCrossentropy.loss(softmax(z).view(), target.view(), None)
+        CategoricalCrossentropy
+            .loss(softmax(z).view(), target.view(), None)
+            .unwrap()
     });
     assert_close("dCCE/dz", &numeric, &analytic, LOSS_ABS, LOSS_REL);
 }
@@ -578,7 +597,9 @@ fn mean_squared_error_gradient_matches_finite_differences() {
     let target = uniform(3, 2, -2.0, 2.0, 67);
     let analytic = loss_gradient(&MeanSquaredError, &pred, &target, None, false);
     let numeric = numeric_loss_grad(&pred, LOSS_H, |p| {
-        MeanSquaredError.loss(p.view(), target.view(), None)
+        MeanSquaredError
+            .loss(p.view(), target.view(), None)
+            .unwrap()
     });
     assert_close("dMSE/dp", &numeric, &analytic, LOSS_ABS, LOSS_REL);
 }
@@ -590,7 +611,9 @@ fn mean_squared_error_gradient_by_hand() {
     let p = array![[1.0f32, 0.0], [1.5, 3.0]];
     let y = array![[0.0f32, 2.0], [1.0, 3.0]];
     let mut g = Array2::zeros((2, 2));
-    let l = MeanSquaredError.gradient(p.view(), y.view(), None, false, g.view_mut());
+    let l = MeanSquaredError
+        .gradient(p.view(), y.view(), None, false, g.view_mut())
+        .unwrap();
     assert_eq!(g, array![[0.5f32, -1.0], [0.25, 0.0]]);
     assert_eq!(l, 1.3125);
 }

@@ -31,7 +31,7 @@ fn built<L: Layer>(mut layer: L) -> L {
 
 fn forward(layer: &mut dyn Layer, x: &Array2<f32>, mode: Mode) -> Array2<f32> {
     let mut y = Array2::zeros(x.dim());
-    layer.forward(x.view(), y.view_mut(), mode);
+    layer.forward(x.view(), y.view_mut(), mode).unwrap();
     y
 }
 
@@ -39,7 +39,9 @@ fn forward(layer: &mut dyn Layer, x: &Array2<f32>, mode: Mode) -> Array2<f32> {
 fn input_grad(layer: &mut dyn Layer, x: &Array2<f32>, y: &Array2<f32>) -> Array2<f32> {
     let mut g = Array2::ones(x.dim());
     let mut gi = Array2::zeros(x.dim());
-    layer.backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()));
+    layer
+        .backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
+        .unwrap();
     gi
 }
 

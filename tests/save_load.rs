@@ -523,8 +523,9 @@ impl Layer for Doubler {
         input: ndarray::ArrayView2<f32>,
         mut output: ndarray::ArrayViewMut2<f32>,
         _: Mode,
-    ) {
+    ) -> ndnet::Result<()> {
         output.assign(&(&input * 2.0));
+        Ok(())
     }
     fn backward(
         &mut self,
@@ -532,7 +533,8 @@ impl Layer for Doubler {
         _: ndarray::ArrayView2<f32>,
         _: ndarray::ArrayViewMut2<f32>,
         _: Option<ndarray::ArrayViewMut2<f32>>,
-    ) {
+    ) -> ndnet::Result<()> {
+        Ok(())
     }
     fn config(&self) -> LayerConfig {
         LayerConfig::Custom {

@@ -26,13 +26,16 @@
 //! );
 //! ```
 
-use std::fs::File;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ndarray::Array2;
 
+use crate::atomic_file::{open_regular, too_large};
 use crate::error::{Error, Result};
+
+/// The most bytes the loader reads by default: 4 GiB (see [`CsvLoader::max_bytes`]).
+pub const MAX_CSV_BYTES: u64 = 4 << 30;
 
 /// The name used in errors for data read from a [`Read`] rather than a file.
 pub const READER_NAME: &str = "<reader>";
@@ -68,6 +71,7 @@ pub struct CsvLoader {
     label_column: Option<usize>,
     delimiter: u8,
     allowed_labels: Option<Vec<String>>,
+    max_bytes: u64,
 }
 
 impl Default for CsvLoader {
@@ -84,6 +88,7 @@ impl CsvLoader {
             label_column: None,
             delimiter: b',',
             allowed_labels: None,
+            max_bytes: MAX_CSV_BYTES,
         }
     }
 
@@ -115,15 +120,27 @@ impl CsvLoader {
         self
     }
 
+    /// Read at most this many bytes (default [`MAX_CSV_BYTES`], 4 GiB); longer input is an
+    /// [`Error::Io`] (`InvalidData`). Memory use stays near the size of the parsed values (4
+    /// bytes per feature) plus one field, however long a line is.
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
     /// Reads the file at `path`.
+    ///
+    /// Only a regular file is read (symbolic links followed): a FIFO, a device such as
+    /// `/dev/zero` or a directory is refused at once, as is a file longer than
+    /// [`max_bytes`](Self::max_bytes).
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the file cannot be opened or read, and otherwise as
-    /// [`load_reader_named`](Self::load_reader_named).
+    /// [`Error::Io`] if the file is not a regular file, is too long, or cannot be opened or
+    /// read, and otherwise as [`load_reader_named`](Self::load_reader_named).
     pub fn load_path(&self, path: impl AsRef<Path>) -> Result<LabeledData> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let (file, _) = open_regular(path, self.max_bytes)?;
         self.read(file, &path.display().to_string(), Some(path))
     }
 
@@ -143,68 +160,143 @@ impl CsvLoader {
     /// - [`Error::Csv`] (with the 1-based line and column) for a row whose number of fields
     ///   differs from the first row's (or the header's), a feature that is not a number, a NaN
     ///   or infinite feature, an empty label, a label not in
-    ///   [`allowed_labels`](Self::allowed_labels), a file with fewer than two columns, or text
-    ///   that is not UTF-8;
+    ///   [`allowed_labels`](Self::allowed_labels), a label holding a line break or a NUL
+    ///   character, a quoted field whose closing quote is missing (it would swallow the rows
+    ///   after it; the error gives where the quote opened), a file with fewer than two
+    ///   columns, or text that is not UTF-8;
     /// - [`Error::InvalidParameter`] if [`label_column`](Self::label_column) is past the last
     ///   column;
     /// - [`Error::EmptyData`] if there is no data row;
-    /// - [`Error::Io`] if reading fails.
+    /// - [`Error::Io`] if reading fails or the text is longer than
+    ///   [`max_bytes`](Self::max_bytes).
     pub fn load_reader_named<R: Read>(&self, reader: R, name: &str) -> Result<LabeledData> {
         self.read(reader, name, None)
     }
 
     fn read<R: Read>(&self, reader: R, name: &str, path: Option<&Path>) -> Result<LabeledData> {
-        let mut rdr = ::csv::ReaderBuilder::new()
-            .has_headers(self.has_header)
-            .delimiter(self.delimiter)
-            .flexible(true)
-            .trim(::csv::Trim::All)
-            .from_reader(reader);
-
+        let io_name = || path.map_or_else(|| PathBuf::from(name), Path::to_path_buf);
         let csv_err = |line: u64, column: usize, message: String| Error::Csv {
             path: name.to_owned(),
             line,
             column,
             message,
         };
-        let map_csv_error = |e: ::csv::Error| -> Error {
-            let line = e.position().map_or(0, |p| p.line());
-            let message = e.to_string();
-            match e.into_kind() {
-                ::csv::ErrorKind::Io(io) => match path {
-                    Some(p) => Error::io(p, io),
-                    None => Error::io(name, io),
-                },
-                ::csv::ErrorKind::Utf8 { err, .. } => csv_err(
-                    line,
-                    err.field() + 1,
-                    "the text is not valid UTF-8".to_owned(),
-                ),
-                _ => csv_err(line, 1, message),
-            }
+        let utf8 = |bytes: &[u8], line: u64, column: usize| -> Result<String> {
+            std::str::from_utf8(bytes)
+                .map(|s| s.trim().to_owned())
+                .map_err(|_| csv_err(line, column, "the text is not valid UTF-8".to_owned()))
         };
+        let mut fields = FieldReader::new(reader, self.delimiter, self.max_bytes);
+        let mut field = Vec::new();
+        let read_field =
+            |fields: &mut FieldReader<R>, field: &mut Vec<u8>| -> Result<Option<bool>> {
+                fields.next(field).map_err(|e| match e {
+                    FieldError::Io(e) => Error::io(io_name(), e),
+                    FieldError::TooLarge => too_large(io_name(), self.max_bytes),
+                })
+            };
 
         // With a header, its width fixes the expected width; otherwise the first row does.
         let mut width: Option<(usize, u64)> = None;
         if self.has_header {
-            let header = rdr.headers().map_err(map_csv_error)?;
-            if !header.is_empty() {
-                width = Some((header.len(), 1));
+            let line = 1;
+            let mut n = 0;
+            while let Some(record_end) = read_field(&mut fields, &mut field)? {
+                n += 1;
+                utf8(&field, line, n)?;
+                if record_end {
+                    width = Some((n, line));
+                    break;
+                }
             }
         }
 
         let mut values: Vec<f32> = Vec::new();
         let mut labels: Vec<String> = Vec::new();
         let mut label_index = 0;
-        let mut record = ::csv::StringRecord::new();
         loop {
-            match rdr.read_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(map_csv_error(e)),
+            let line = fields.line();
+            // One record, field by field. A feature's error is kept until the record is
+            // complete, so that a row with the wrong number of fields is reported as such.
+            let mut feature_error: Option<Error> = None;
+            let mut label: Option<(String, usize)> = None;
+            // The label's position is known once the first record has been read (or from
+            // `label_column`); until then the last field read is held back as the label.
+            let known_label = match (labels.is_empty(), self.label_column, width) {
+                (false, _, _) => Some(label_index),
+                (true, Some(i), _) => Some(i),
+                (true, None, Some((w, _))) => w.checked_sub(1),
+                (true, None, None) => None,
+            };
+            let mut held: Vec<u8> = Vec::new();
+            let mut found = 0usize;
+            let first_values = values.len();
+            let mut parse =
+                |bytes: &[u8], column: usize, error: &mut Option<Error>| -> Result<()> {
+                    let text = std::str::from_utf8(bytes).map_err(|_| {
+                        csv_err(line, column, "the text is not valid UTF-8".to_owned())
+                    })?;
+                    if error.is_some() {
+                        return Ok(());
+                    }
+                    let text = text.trim();
+                    match text.parse::<f32>() {
+                        Ok(v) if v.is_finite() => values.push(v),
+                        Ok(_) => {
+                            *error = Some(csv_err(
+                                line,
+                                column,
+                                format!(
+                                    "non-finite value {text:?} (NaN and infinities are not allowed)"
+                                ),
+                            ))
+                        }
+                        Err(_) => {
+                            *error = Some(csv_err(
+                                line,
+                                column,
+                                format!("expected a number, found {text:?}"),
+                            ))
+                        }
+                    }
+                    Ok(())
+                };
+            let mut ended = false;
+            loop {
+                let Some(record_end) = read_field(&mut fields, &mut field)? else {
+                    ended = true;
+                    break;
+                };
+                let j = found;
+                found += 1;
+                let past_width = width.is_some_and(|(w, _)| j >= w);
+                if past_width {
+                    // Only counted: the row is reported as too long.
+                } else if known_label == Some(j) {
+                    label = Some((utf8_label(&mut field, line, j + 1, &csv_err)?, j + 1));
+                } else if known_label.is_some() {
+                    parse(&field, j + 1, &mut feature_error)?;
+                } else {
+                    if j > 0 {
+                        parse(&held, j, &mut feature_error)?;
+                    }
+                    std::mem::swap(&mut held, &mut field);
+                }
+                if record_end {
+                    break;
+                }
             }
-            let line = record.position().map_or(0, |p| p.line());
-            let found = record.len();
+            if let Some((line, column)) = fields.unterminated_quote() {
+                return Err(csv_err(
+                    line,
+                    column,
+                    "a quoted field is not closed (its quote runs to the end of the text)"
+                        .to_owned(),
+                ));
+            }
+            if ended && found == 0 {
+                break;
+            }
             let (expected, reference_line) = match width {
                 Some(w) => w,
                 None => {
@@ -249,42 +341,38 @@ impl CsvLoader {
                         ));
                     }
                 };
-            }
-
-            for (j, field) in record.iter().enumerate() {
-                if j == label_index {
-                    continue;
+                if known_label.is_none() {
+                    label = Some((utf8_label(&mut held, line, expected, &csv_err)?, expected));
                 }
-                let value: f32 = field.parse().map_err(|_| {
-                    csv_err(line, j + 1, format!("expected a number, found {field:?}"))
-                })?;
-                if !value.is_finite() {
-                    return Err(csv_err(
-                        line,
-                        j + 1,
-                        format!("non-finite value {field:?} (NaN and infinities are not allowed)"),
-                    ));
-                }
-                values.push(value);
             }
-
-            let label = &record[label_index];
+            if let Some(e) = feature_error {
+                return Err(e);
+            }
+            let Some((label, column)) = label else {
+                return Err(Error::InvalidState(format!(
+                    "{name}: line {line}: internal error: no label read"
+                )));
+            };
+            debug_assert_eq!(values.len() - first_values, expected - 1);
             if label.is_empty() {
-                return Err(csv_err(line, label_index + 1, "empty label".to_owned()));
+                return Err(csv_err(line, column, "empty label".to_owned()));
             }
             if let Some(allowed) = &self.allowed_labels
-                && !allowed.iter().any(|a| a == label)
+                && !allowed.contains(&label)
             {
                 return Err(csv_err(
                     line,
-                    label_index + 1,
+                    column,
                     format!(
                         "unknown label {label:?}; expected one of: {}",
                         allowed.join(", ")
                     ),
                 ));
             }
-            labels.push(label.to_owned());
+            labels.push(label);
+            if ended {
+                break;
+            }
         }
 
         if labels.is_empty() {
@@ -296,6 +384,205 @@ impl CsvLoader {
             Error::InvalidState(format!("{name}: internal error assembling {n_rows} rows"))
         })?;
         Ok(LabeledData { features, labels })
+    }
+}
+
+/// A label's text: UTF-8, trimmed, without line breaks or NUL characters (which a quoted
+/// field can hold, and which would make a label no one can type or print).
+///
+/// A long label takes `bytes`' buffer instead of copying it (the buffer is left empty).
+fn utf8_label(
+    bytes: &mut Vec<u8>,
+    line: u64,
+    column: usize,
+    csv_err: &impl Fn(u64, usize, String) -> Error,
+) -> Result<String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| csv_err(line, column, "the text is not valid UTF-8".to_owned()))?
+        .trim();
+    if let Some(c) = text.chars().find(|c| matches!(c, '\n' | '\r' | '\0')) {
+        let what = if c == '\0' {
+            "a NUL character"
+        } else {
+            "a line break"
+        };
+        return Err(csv_err(
+            line,
+            column,
+            format!("the label {text:?} contains {what}"),
+        ));
+    }
+    if text.len() < 1 << 16 {
+        return Ok(text.to_owned());
+    }
+    let (start, end) = (text.as_ptr() as usize - bytes.as_ptr() as usize, text.len());
+    let mut owned = std::mem::take(bytes);
+    owned.truncate(start + end);
+    owned.drain(..start);
+    owned.shrink_to_fit();
+    String::from_utf8(owned)
+        .map_err(|_| csv_err(line, column, "the text is not valid UTF-8".to_owned()))
+}
+
+enum FieldError {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+/// Splits CSV text into fields as they arrive (one field in memory at a time, however long
+/// the line), counting the bytes read against a cap, and follows the quoting to report a
+/// quoted field that is never closed.
+struct FieldReader<R> {
+    inner: R,
+    core: ::csv_core::Reader,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    read: u64,
+    max_bytes: u64,
+    quotes: QuoteTracker,
+    out: Vec<u8>,
+}
+
+impl<R: Read> FieldReader<R> {
+    fn new(inner: R, delimiter: u8, max_bytes: u64) -> Self {
+        FieldReader {
+            inner,
+            core: ::csv_core::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .build(),
+            buf: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            eof: false,
+            read: 0,
+            max_bytes,
+            quotes: QuoteTracker::new(delimiter),
+            out: vec![0; 8 * 1024],
+        }
+    }
+
+    /// The line the next record starts on (as counted by the parser).
+    fn line(&self) -> u64 {
+        self.core.line()
+    }
+
+    /// Where (line, 1-based column) a quoted field that is still open at the end of the text
+    /// began, once the whole text has been read.
+    fn unterminated_quote(&self) -> Option<(u64, usize)> {
+        if self.eof { self.quotes.open() } else { None }
+    }
+
+    /// The next field into `field`; `Some(true)` if it ends its record, `None` at the end.
+    fn next(&mut self, field: &mut Vec<u8>) -> std::result::Result<Option<bool>, FieldError> {
+        field.clear();
+        loop {
+            if self.start == self.end && !self.eof {
+                let n = loop {
+                    match self.inner.read(&mut self.buf) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(FieldError::Io(e)),
+                    }
+                };
+                self.read += n as u64;
+                if self.read > self.max_bytes {
+                    return Err(FieldError::TooLarge);
+                }
+                self.quotes.feed(&self.buf[..n]);
+                self.start = 0;
+                self.end = n;
+                self.eof = n == 0;
+            }
+            let input = &self.buf[self.start..self.end];
+            let (result, nin, nout) = self.core.read_field(input, &mut self.out);
+            self.start += nin;
+            field.extend_from_slice(&self.out[..nout]);
+            match result {
+                ::csv_core::ReadFieldResult::InputEmpty
+                | ::csv_core::ReadFieldResult::OutputFull => continue,
+                ::csv_core::ReadFieldResult::Field { record_end } => return Ok(Some(record_end)),
+                ::csv_core::ReadFieldResult::End => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Follows the quoting of CSV text as `csv_core` reads it with the default options (a quote
+/// opens a quoted field only at the start of a field; `""` inside is an escaped quote; a UTF-8
+/// byte-order mark at the start is skipped), to know whether a quoted field is left open.
+struct QuoteTracker {
+    delimiter: u8,
+    state: QuoteState,
+    line: u64,
+    column: usize,
+    opened: (u64, usize),
+    seen: u64,
+    /// Whether the bytes seen so far are a prefix of a byte-order mark.
+    bom: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    StartField,
+    InField,
+    Quoted,
+    QuoteInQuoted,
+}
+
+impl QuoteTracker {
+    fn new(delimiter: u8) -> Self {
+        QuoteTracker {
+            delimiter,
+            state: QuoteState::StartField,
+            line: 1,
+            column: 1,
+            opened: (0, 0),
+            seen: 0,
+            bom: true,
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        use QuoteState::*;
+        const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+        for &b in bytes {
+            let position = self.seen;
+            self.seen += 1;
+            if position < 3 && self.bom {
+                if b == BOM[position as usize] {
+                    continue;
+                }
+                self.bom = false;
+            }
+            let end_of_record = b == b'\n' || b == b'\r';
+            if b == b'\n' {
+                self.line += 1;
+            }
+            self.state = match self.state {
+                StartField if b == b'"' => {
+                    self.opened = (self.line, self.column);
+                    Quoted
+                }
+                Quoted if b == b'"' => QuoteInQuoted,
+                Quoted => Quoted,
+                QuoteInQuoted if b == b'"' => Quoted,
+                StartField | InField | QuoteInQuoted if b == self.delimiter => {
+                    self.column += 1;
+                    StartField
+                }
+                StartField | InField | QuoteInQuoted if end_of_record => {
+                    self.column = 1;
+                    StartField
+                }
+                StartField | InField | QuoteInQuoted => InField,
+            };
+        }
+    }
+
+    fn open(&self) -> Option<(u64, usize)> {
+        (self.state == QuoteState::Quoted).then_some(self.opened)
     }
 }
 

@@ -1,7 +1,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::rngs::SmallRng;
 
-use super::{Layer, LayerConfig, Mode};
+use super::{Layer, LayerConfig, Mode, check_backward, check_forward};
 use crate::activation::Activation;
 use crate::error::Result;
 
@@ -51,23 +51,42 @@ impl Layer for ActivationLayer {
         self.width
     }
 
-    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, _mode: Mode) {
+    fn forward(
+        &mut self,
+        input: ArrayView2<f32>,
+        mut output: ArrayViewMut2<f32>,
+        _mode: Mode,
+    ) -> Result<()> {
+        check_forward("Activation", (self.width, self.width), &input, &output)?;
         output.assign(&input);
         self.activation.apply(output);
+        Ok(())
     }
 
     fn backward(
         &mut self,
-        _input: ArrayView2<f32>,
+        input: ArrayView2<f32>,
         output: ArrayView2<f32>,
         mut grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
-    ) {
-        let Some(mut gi) = grad_input else { return };
+    ) -> Result<()> {
+        let dims = (self.width, self.width);
+        check_backward(
+            "Activation",
+            dims,
+            &input,
+            &output,
+            &grad_output,
+            grad_input.as_ref(),
+        )?;
+        let Some(mut gi) = grad_input else {
+            return Ok(());
+        };
         if !self.skip_grad {
-            self.activation.backward(output, grad_output.view_mut());
+            self.activation.backward(output, grad_output.view_mut())?;
         }
         gi.assign(&grad_output);
+        Ok(())
     }
 
     fn output_activation(&self) -> Option<Activation> {

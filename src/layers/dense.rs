@@ -1,13 +1,13 @@
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2};
 use rand::rngs::SmallRng;
 
-use super::{Layer, LayerConfig, Mode, Param};
+use super::{Layer, LayerConfig, Mode, Param, check_backward, check_forward, check_shape};
 use crate::activation::Activation;
 use crate::constraints::Constraint;
-use crate::elementwise::zip2;
 use crate::error::{Error, Result, check_weight_count};
-use crate::gemm::gemm;
 use crate::init::Initializer;
+use crate::kernels::elementwise::zip2;
+use crate::kernels::gemm::gemm;
 use crate::regularizers::Regularizer;
 
 /// Fully connected layer: `y = activation(x · W + b)`, `W` shaped `(inputs, units)`.
@@ -162,7 +162,14 @@ impl Layer for Dense {
         self.kernel.ncols()
     }
 
-    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, _mode: Mode) {
+    fn forward(
+        &mut self,
+        input: ArrayView2<f32>,
+        mut output: ArrayViewMut2<f32>,
+        _mode: Mode,
+    ) -> Result<()> {
+        let dims = (self.input_dim(), self.output_dim());
+        check_forward("Dense", dims, &input, &output)?;
         gemm(
             1.0,
             &input,
@@ -170,9 +177,9 @@ impl Layer for Dense {
             0.0,
             &mut output,
             &mut self.pack,
-        );
+        )?;
         let bias = self.use_bias.then(|| self.bias.view());
-        self.activation.apply_with_bias(output, bias);
+        self.activation.apply_with_bias(output, bias)
     }
 
     fn backward(
@@ -181,9 +188,23 @@ impl Layer for Dense {
         output: ArrayView2<f32>,
         mut grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
-    ) {
+    ) -> Result<()> {
+        let dims = (self.input_dim(), self.output_dim());
+        check_backward(
+            "Dense",
+            dims,
+            &input,
+            &output,
+            &grad_output,
+            grad_input.as_ref(),
+        )?;
+        if self.use_bias {
+            // A bias switched on after `build` has no weights yet.
+            let found = [self.bias_grad.len(), 1];
+            check_shape("Dense", "bias (build the layer again)", (dims.1, 1), &found)?;
+        }
         if !self.skip_activation_grad {
-            self.activation.backward(output, grad_output.view_mut());
+            self.activation.backward(output, grad_output.view_mut())?;
         }
         gemm(
             1.0,
@@ -192,7 +213,7 @@ impl Layer for Dense {
             1.0,
             &mut self.kernel_grad.view_mut(),
             &mut self.pack,
-        );
+        )?;
         if let Some(r) = &self.kernel_regularizer {
             r.add_gradient(self.kernel.view(), self.kernel_grad.view_mut());
         }
@@ -212,8 +233,9 @@ impl Layer for Dense {
                 0.0,
                 &mut gi,
                 &mut self.pack,
-            );
+            )?;
         }
+        Ok(())
     }
 
     fn zero_grad(&mut self) {

@@ -2,9 +2,9 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 
-use super::{Layer, LayerConfig, Mode};
-use crate::elementwise::zip3;
+use super::{Layer, LayerConfig, Mode, check_backward, check_forward, check_shape};
 use crate::error::{Error, Result};
+use crate::kernels::elementwise::zip3;
 
 /// Dropout (Srivastava et al. 2014) with Keras's inverted scaling.
 ///
@@ -37,6 +37,8 @@ pub struct Dropout {
     /// Scaled mask `m / (1 - rate)` of the last training forward pass (rows may exceed the batch).
     mask: Array2<f32>,
     masked: bool,
+    /// Rows of the last forward pass.
+    rows: usize,
 }
 
 impl Dropout {
@@ -50,6 +52,7 @@ impl Dropout {
             rng: SmallRng::seed_from_u64(0),
             mask: Array2::zeros((0, 0)),
             masked: false,
+            rows: 0,
         }
     }
 
@@ -120,18 +123,30 @@ pub(crate) fn first_rows(
 /// `grad_input = grad_output · factor` with the factors of the last training batch, or a copy
 /// when the layer was the identity.
 pub(crate) fn backward_scaled(
+    kind: &str,
     active: bool,
     factors: &Array2<f32>,
+    rows: usize,
     grad_output: ArrayViewMut2<f32>,
     grad_input: Option<ArrayViewMut2<f32>>,
-) {
-    let Some(mut gi) = grad_input else { return };
+) -> Result<()> {
+    let Some(mut gi) = grad_input else {
+        return Ok(());
+    };
     if !active {
         gi.assign(&grad_output);
-        return;
+        return Ok(());
     }
-    let f = factors.slice(s![..grad_output.nrows(), ..]);
+    // The factors of the last forward pass: its rows, and only those.
+    check_shape(
+        kind,
+        "backward: grad_output (the rows of the last training forward)",
+        (rows, factors.ncols()),
+        grad_output.shape(),
+    )?;
+    let f = factors.slice(s![..rows, ..]);
     zip3(gi, grad_output.view(), f, |gi, g, f| *gi = g * f);
+    Ok(())
 }
 
 impl Layer for Dropout {
@@ -158,25 +173,44 @@ impl Layer for Dropout {
         self.width
     }
 
-    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, mode: Mode) {
+    fn forward(
+        &mut self,
+        input: ArrayView2<f32>,
+        mut output: ArrayViewMut2<f32>,
+        mode: Mode,
+    ) -> Result<()> {
+        check_forward("Dropout", (self.width, self.width), &input, &output)?;
+        self.rows = input.nrows();
         self.masked = mode == Mode::Train && self.rate > 0.0;
         if !self.masked {
             output.assign(&input);
-            return;
+            return Ok(());
         }
         let mut mask = first_rows(&mut self.mask, input.nrows(), self.width);
         fill_mask(&mut self.rng, mask.view_mut(), self.threshold, self.scale);
         zip3(output, input, mask.view(), |y, x, m| *y = x * m);
+        Ok(())
     }
 
     fn backward(
         &mut self,
-        _input: ArrayView2<f32>,
-        _output: ArrayView2<f32>,
+        input: ArrayView2<f32>,
+        output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
-    ) {
-        backward_scaled(self.masked, &self.mask, grad_output, grad_input);
+    ) -> Result<()> {
+        let dims = (self.width, self.width);
+        let gi = grad_input.as_ref();
+        check_backward("Dropout", dims, &input, &output, &grad_output, gi)?;
+        let rows = self.rows;
+        backward_scaled(
+            "Dropout",
+            self.masked,
+            &self.mask,
+            rows,
+            grad_output,
+            grad_input,
+        )
     }
 
     fn config(&self) -> LayerConfig {

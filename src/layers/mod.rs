@@ -3,8 +3,10 @@
 //! A layer maps a batch `(rows, input_dim)` to `(rows, output_dim)`. The model owns the
 //! activation and gradient buffers and hands the layer views into them; the layers here keep
 //! their own scratch (dropout masks, packing space for the matrix products) and grow it once, so
-//! `forward` and `backward` allocate nothing after the first batch on x86-64 CPUs with AVX2 or
-//! AVX-512 (elsewhere the matrix products fall back to ndarray's, which allocate).
+//! `forward` and `backward` allocate nothing after the first batch (the matrix products use
+//! SIMD kernels on x86-64 CPUs with AVX2+FMA or AVX-512, a portable kernel elsewhere or when
+//! `NDNET_PORTABLE=1`; all give bitwise the same results). Both check the shapes of the views
+//! they are given and return [`Error::ShapeMismatch`] on a mismatch.
 
 mod activation;
 mod dense;
@@ -222,21 +224,50 @@ pub trait Layer: Send + std::fmt::Debug {
 
     /// Computes the output of a batch: `input` is `(rows, input_dim)`, `output` is
     /// `(rows, output_dim)` and is overwritten.
-    fn forward(&mut self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>, mode: Mode);
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] naming the layer and the operand when a shape differs from the
+    /// above; nothing is written then. The layers of this crate check this in every build (in
+    /// O(1)), and an implementation must not rely on shapes it has not checked.
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// use ndarray::Array2;
+    /// let mut model = Sequential::new(4);
+    /// model.add(Dense::new(32))?;
+    /// let x = Array2::<f32>::ones((64, 4));
+    /// let mut out = Array2::<f32>::zeros((1, 32)); // 1 row for 64 inputs
+    /// let result = model.layers_mut()[0].forward(x.view(), out.view_mut(), Mode::Eval);
+    /// assert!(matches!(result, Err(Error::ShapeMismatch { .. })));
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    fn forward(
+        &mut self,
+        input: ArrayView2<f32>,
+        output: ArrayViewMut2<f32>,
+        mode: Mode,
+    ) -> Result<()>;
 
-    /// Back-propagates through the last `forward` (which must have had the same rows).
+    /// Back-propagates through the last `forward`: `input` and `output` are that call's
+    /// `(rows, input_dim)` and `(rows, output_dim)`, `grad_output` is `(rows, output_dim)`,
+    /// `grad_input` `(rows, input_dim)`.
     ///
     /// `grad_output` holds dLoss/dOutput and may be overwritten as scratch. Parameter gradients
     /// are *added* to the layer's gradient buffers (see [`zero_grad`](Layer::zero_grad)).
     /// `grad_input`, when given, is overwritten with dLoss/dInput; the first layer of a model
     /// gets `None`, which skips that work.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when a shape differs from the above, or (for layers that keep
+    /// a mask from `forward`) when the rows differ from the last `forward`'s; nothing is written
+    /// then.
     fn backward(
         &mut self,
         input: ArrayView2<f32>,
         output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
-    );
+    ) -> Result<()>;
 
     /// Sets the parameter gradients to zero.
     fn zero_grad(&mut self) {}
@@ -286,6 +317,59 @@ pub trait Layer: Send + std::fmt::Debug {
 
     /// A boxed copy (weights and RNG state included).
     fn clone_box(&self) -> Box<dyn Layer>;
+}
+
+/// `ShapeMismatch` unless `found == expected`, naming the layer kind, the pass and the operand.
+pub(crate) fn check_shape(
+    kind: &str,
+    what: &str,
+    expected: (usize, usize),
+    found: &[usize],
+) -> Result<()> {
+    if found == [expected.0, expected.1] {
+        return Ok(());
+    }
+    Err(Error::ShapeMismatch {
+        what: format!("{kind} {what}"),
+        expected: vec![expected.0, expected.1],
+        found: found.to_vec(),
+    })
+}
+
+/// Checks the views of a [`Layer::forward`] of a layer of widths `(input_dim, output_dim)`.
+pub(crate) fn check_forward(
+    kind: &str,
+    (input_dim, output_dim): (usize, usize),
+    input: &ArrayView2<f32>,
+    output: &ArrayViewMut2<f32>,
+) -> Result<()> {
+    let rows = input.nrows();
+    check_shape(kind, "forward: input", (rows, input_dim), input.shape())?;
+    check_shape(kind, "forward: output", (rows, output_dim), output.shape())
+}
+
+/// Checks the views of a [`Layer::backward`] of a layer of widths `(input_dim, output_dim)`.
+pub(crate) fn check_backward(
+    kind: &str,
+    (input_dim, output_dim): (usize, usize),
+    input: &ArrayView2<f32>,
+    output: &ArrayView2<f32>,
+    grad_output: &ArrayViewMut2<f32>,
+    grad_input: Option<&ArrayViewMut2<f32>>,
+) -> Result<()> {
+    let rows = input.nrows();
+    check_shape(kind, "backward: input", (rows, input_dim), input.shape())?;
+    check_shape(kind, "backward: output", (rows, output_dim), output.shape())?;
+    check_shape(
+        kind,
+        "backward: grad_output",
+        (rows, output_dim),
+        grad_output.shape(),
+    )?;
+    if let Some(gi) = grad_input {
+        check_shape(kind, "backward: grad_input", (rows, input_dim), gi.shape())?;
+    }
+    Ok(())
 }
 
 impl Clone for Box<dyn Layer> {

@@ -13,9 +13,9 @@ use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
 use super::dropout::{backward_scaled, check_rate, drop_threshold, fill_mask, first_rows};
-use super::{Layer, LayerConfig, Mode};
-use crate::elementwise::zip3;
+use super::{Layer, LayerConfig, Mode, check_backward, check_forward};
 use crate::error::Result;
+use crate::kernels::elementwise::zip3;
 use crate::validate;
 
 /// SELU's negative saturation value `-λα`, the value AlphaDropout gives dropped units.
@@ -45,6 +45,8 @@ pub struct GaussianDropout {
     /// Noise `n` of the last training batch (rows may exceed the batch).
     noise: Array2<f32>,
     active: bool,
+    /// Rows of the last forward pass.
+    rows: usize,
 }
 
 impl GaussianDropout {
@@ -57,6 +59,7 @@ impl GaussianDropout {
             rng: SmallRng::seed_from_u64(0),
             noise: Array2::zeros((0, 0)),
             active: false,
+            rows: 0,
         }
     }
 
@@ -94,11 +97,18 @@ impl Layer for GaussianDropout {
         self.width
     }
 
-    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, mode: Mode) {
+    fn forward(
+        &mut self,
+        input: ArrayView2<f32>,
+        mut output: ArrayViewMut2<f32>,
+        mode: Mode,
+    ) -> Result<()> {
+        check_forward("GaussianDropout", (self.width, self.width), &input, &output)?;
+        self.rows = input.nrows();
         self.active = mode == Mode::Train && self.rate > 0.0;
         if !self.active {
             output.assign(&input);
-            return;
+            return Ok(());
         }
         let (stddev, rng) = (self.stddev, &mut self.rng);
         let mut noise = first_rows(&mut self.noise, input.nrows(), self.width);
@@ -106,16 +116,28 @@ impl Layer for GaussianDropout {
             .iter_mut()
             .for_each(|n| *n = 1.0 + stddev * rng.sample::<f32, _>(StandardNormal));
         zip3(output, input, noise.view(), |y, x, n| *y = x * n);
+        Ok(())
     }
 
     fn backward(
         &mut self,
-        _input: ArrayView2<f32>,
-        _output: ArrayView2<f32>,
+        input: ArrayView2<f32>,
+        output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
-    ) {
-        backward_scaled(self.active, &self.noise, grad_output, grad_input);
+    ) -> Result<()> {
+        let dims = (self.width, self.width);
+        let gi = grad_input.as_ref();
+        check_backward("GaussianDropout", dims, &input, &output, &grad_output, gi)?;
+        let rows = self.rows;
+        backward_scaled(
+            "GaussianDropout",
+            self.active,
+            &self.noise,
+            rows,
+            grad_output,
+            grad_input,
+        )
     }
 
     fn config(&self) -> LayerConfig {
@@ -175,27 +197,38 @@ impl Layer for GaussianNoise {
         self.width
     }
 
-    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, mode: Mode) {
+    fn forward(
+        &mut self,
+        input: ArrayView2<f32>,
+        mut output: ArrayViewMut2<f32>,
+        mode: Mode,
+    ) -> Result<()> {
+        check_forward("GaussianNoise", (self.width, self.width), &input, &output)?;
         if mode != Mode::Train || self.stddev == 0.0 {
             output.assign(&input);
-            return;
+            return Ok(());
         }
         let (stddev, rng) = (self.stddev, &mut self.rng);
         Zip::from(&mut output)
             .and(&input)
             .for_each(|y, &x| *y = x + stddev * rng.sample::<f32, _>(StandardNormal));
+        Ok(())
     }
 
     fn backward(
         &mut self,
-        _input: ArrayView2<f32>,
-        _output: ArrayView2<f32>,
+        input: ArrayView2<f32>,
+        output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
-    ) {
+    ) -> Result<()> {
+        let dims = (self.width, self.width);
+        let gi = grad_input.as_ref();
+        check_backward("GaussianNoise", dims, &input, &output, &grad_output, gi)?;
         if let Some(mut gi) = grad_input {
             gi.assign(&grad_output);
         }
+        Ok(())
     }
 
     fn config(&self) -> LayerConfig {
@@ -234,6 +267,8 @@ pub struct AlphaDropout {
     /// `a · k` of the last training batch (rows may exceed the batch).
     mask: Array2<f32>,
     active: bool,
+    /// Rows of the last forward pass.
+    rows: usize,
 }
 
 impl AlphaDropout {
@@ -248,6 +283,7 @@ impl AlphaDropout {
             rng: SmallRng::seed_from_u64(0),
             mask: Array2::zeros((0, 0)),
             active: false,
+            rows: 0,
         }
     }
 
@@ -288,11 +324,18 @@ impl Layer for AlphaDropout {
         self.width
     }
 
-    fn forward(&mut self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>, mode: Mode) {
+    fn forward(
+        &mut self,
+        input: ArrayView2<f32>,
+        mut output: ArrayViewMut2<f32>,
+        mode: Mode,
+    ) -> Result<()> {
+        check_forward("AlphaDropout", (self.width, self.width), &input, &output)?;
+        self.rows = input.nrows();
         self.active = mode == Mode::Train && self.rate > 0.0;
         if !self.active {
             output.assign(&input);
-            return;
+            return Ok(());
         }
         let (threshold, a, b) = (self.threshold, self.a, self.b);
         let dropped = a * ALPHA_PRIME as f32 + b;
@@ -301,16 +344,28 @@ impl Layer for AlphaDropout {
         zip3(output, input, mask.view(), |y, x, m| {
             *y = if m != 0.0 { m * x + b } else { dropped }
         });
+        Ok(())
     }
 
     fn backward(
         &mut self,
-        _input: ArrayView2<f32>,
-        _output: ArrayView2<f32>,
+        input: ArrayView2<f32>,
+        output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
-    ) {
-        backward_scaled(self.active, &self.mask, grad_output, grad_input);
+    ) -> Result<()> {
+        let dims = (self.width, self.width);
+        let gi = grad_input.as_ref();
+        check_backward("AlphaDropout", dims, &input, &output, &grad_output, gi)?;
+        let rows = self.rows;
+        backward_scaled(
+            "AlphaDropout",
+            self.active,
+            &self.mask,
+            rows,
+            grad_output,
+            grad_input,
+        )
     }
 
     fn config(&self) -> LayerConfig {

@@ -336,15 +336,15 @@ impl DropoutPlot {
         Ok(svg)
     }
 
-    /// Writes the plot to `path` as SVG.
+    /// Writes the plot to `path` as SVG, atomically: the file is replaced only once the new
+    /// one is complete, so a failed write keeps the previous file.
     ///
     /// # Errors
     ///
     /// As [`to_svg_string`](Self::to_svg_string); [`Error::Io`] if the file cannot be written.
     pub fn write_svg(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
         let svg = self.to_svg_string()?;
-        std::fs::write(path, svg).map_err(|e| Error::io(path, e))
+        crate::atomic_file::write_atomic(path.as_ref(), svg.as_bytes())
     }
 
     /// The title, and a line saying what the reference, its band and the crosses are.

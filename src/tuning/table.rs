@@ -7,20 +7,20 @@ use super::TuningResult;
 use crate::error::{Error, Result};
 
 /// Writes `results` as CSV to `path`, one row per configuration in the given order: see
-/// [`write_csv_to`].
+/// [`write_csv_to`]. The write is atomic: the rows go to a temporary file beside `path` that
+/// replaces it once complete, so on any error the previous file is kept as it was.
 ///
 /// # Errors
 ///
 /// [`Error::Io`] if the file cannot be written; as [`write_csv_to`].
 pub fn write_csv(results: &[TuningResult], path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut out = std::io::BufWriter::new(file);
-    write_csv_to(results, &mut out).map_err(|e| match e {
-        Error::Io { source, .. } => Error::io(path, source),
-        other => other,
-    })?;
-    out.flush().map_err(|e| Error::io(path, e))
+    crate::atomic_file::write_atomic_with(path, |out| {
+        write_csv_to(results, out).map_err(|e| match e {
+            Error::Io { source, .. } => Error::io(path, source),
+            other => other,
+        })
+    })
 }
 
 /// Writes `results` as CSV, one row per configuration in the given order, with a header:

@@ -2,7 +2,14 @@
 //! (the common case: the model's buffers and weights), and fall back to `Zip` otherwise.
 //! Slices let the compiler vectorize without ndarray's per-call layout dispatch, which matters
 //! for the small arrays of a sonar-sized network. The slice loops are compiled three times
-//! (AVX-512, AVX2+FMA, baseline) and the widest one the CPU supports runs.
+//! (AVX-512, AVX2+FMA, baseline) and the one the matrix product uses runs (see
+//! [`path`](crate::kernels::gemm::path): the widest the CPU supports, or the baseline when
+//! `NDNET_PORTABLE` is set). The loops use no fused multiply-add, so the three give the same
+//! results.
+//!
+//! The operands must have the same shape: every function asserts it (in release builds too,
+//! O(1)) rather than zipping over the shorter one. Public callers check shapes first and
+//! return an error, so the assertions only catch a bug inside the crate.
 
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
@@ -19,15 +26,16 @@ macro_rules! multiversion {
                 fn avx512<$F: $bound>($($arg: $ty),*) $body
                 #[target_feature(enable = "avx2,fma")]
                 fn avx2<$F: $bound>($($arg: $ty),*) $body
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports the features the function was compiled for.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
-                    // SAFETY: as above.
-                    return unsafe { avx2($($arg),*) };
+                match crate::kernels::gemm::path() {
+                    crate::kernels::gemm::Path::Avx512 => {
+                        // SAFETY: `path()` returns Avx512 only when the CPU supports AVX-512F.
+                        return unsafe { avx512($($arg),*) };
+                    }
+                    crate::kernels::gemm::Path::Avx2 => {
+                        // SAFETY: `path()` returns Avx2 only when the CPU supports AVX2 and FMA.
+                        return unsafe { avx2($($arg),*) };
+                    }
+                    crate::kernels::gemm::Path::Portable => {}
                 }
             }
             $body
@@ -38,6 +46,7 @@ macro_rules! multiversion {
 multiversion! {
     /// `f(a[i], b[i])` over slices of equal length.
     pub(crate) fn zip_slices<F: Fn(&mut f32, f32)>(a: &mut [f32], b: &[f32], f: F) {
+        assert_eq!(a.len(), b.len(), "zip_slices: lengths differ");
         a.iter_mut().zip(b).for_each(|(x, &y)| f(x, y));
     }
 }
@@ -94,6 +103,7 @@ pub(crate) fn map_inplace(mut a: ArrayViewMut2<f32>, f: impl Fn(&mut f32)) {
 /// `f(a, b)` for each pair of elements.
 #[inline]
 pub(crate) fn zip2(mut a: ArrayViewMut2<f32>, b: ArrayView2<f32>, f: impl Fn(&mut f32, f32)) {
+    assert_eq!(a.dim(), b.dim(), "zip2: shapes differ");
     if let (Some(sa), Some(sb)) = (a.as_slice_mut(), b.as_slice()) {
         zip_slices(sa, sb, f);
     } else {
@@ -109,6 +119,10 @@ pub(crate) fn zip3(
     c: ArrayView2<f32>,
     f: impl Fn(&mut f32, f32, f32),
 ) {
+    assert!(
+        a.dim() == b.dim() && a.dim() == c.dim(),
+        "zip3: shapes differ"
+    );
     if let (Some(sa), Some(sb), Some(sc)) = (a.as_slice_mut(), b.as_slice(), c.as_slice()) {
         slices3(sa, sb, sc, f);
     } else {
@@ -124,6 +138,10 @@ pub(crate) fn zip_state(
     mut s: ArrayViewMut2<f32>,
     f: impl Fn(&mut f32, f32, &mut f32),
 ) {
+    assert!(
+        a.dim() == b.dim() && a.dim() == s.dim(),
+        "zip_state: shapes differ"
+    );
     if let (Some(sa), Some(sb), Some(ss)) = (a.as_slice_mut(), b.as_slice(), s.as_slice_mut()) {
         slices_state(sa, sb, ss, f);
     } else {
@@ -140,6 +158,10 @@ pub(crate) fn zip_state2(
     mut t: ArrayViewMut2<f32>,
     f: impl Fn(&mut f32, f32, &mut f32, &mut f32),
 ) {
+    assert!(
+        a.dim() == b.dim() && a.dim() == s.dim() && a.dim() == t.dim(),
+        "zip_state2: shapes differ"
+    );
     if let (Some(sa), Some(sb), Some(ss), Some(st)) = (
         a.as_slice_mut(),
         b.as_slice(),
