@@ -9,7 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use ndarray::{ArrayD, IxDyn, array};
 use ndnet::ModelFileError;
 use ndnet::prelude::*;
-use ndnet::safetensors::{MAX_HEADER_BYTES, TensorFile, WeightLayout};
+use ndnet::safetensors::{MAX_FILE_BYTES, MAX_HEADER_BYTES, TensorFile, WeightLayout};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -374,6 +374,30 @@ fn a_fifo_is_refused_without_blocking() {
         model(1).load_weights(&path, WeightLayout::Keras),
         Err(Error::Io { .. })
     ));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_is_refused_without_reading() {
+    assert!(matches!(
+        TensorFile::load("/dev/zero"),
+        Err(Error::Io { .. })
+    ));
+}
+
+#[test]
+fn a_file_above_the_size_limit_is_refused_before_reading() {
+    // A sparse file: no disk space used, and nothing is read from it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.safetensors");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(MAX_FILE_BYTES + 1).unwrap();
+    match model(1).load_weights(&path, WeightLayout::Keras) {
+        Err(Error::Io { source, .. }) => {
+            assert!(source.to_string().contains("limit"), "{source}")
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
 }
 
 /// 5,000 mutated and truncated variants of weight files: each loads or gives a ModelFile error,

@@ -39,7 +39,6 @@ mod weights;
 pub use weights::WeightLayout;
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::Read;
 use std::path::Path;
 
@@ -47,7 +46,7 @@ use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::atomic_file::write_atomic;
+use crate::atomic_file::{open_regular, write_atomic};
 use crate::error::{Error, ModelFileError, Result};
 use crate::model::check_finite;
 
@@ -216,7 +215,8 @@ impl TensorFile {
     }
 
     /// Reads a file; anything damaged gives [`Error::ModelFile`] (see the
-    /// [module docs](self)), a missing file or one that is not a regular file [`Error::Io`].
+    /// [module docs](self)); a missing file, one that is not a regular file or one larger than
+    /// [`MAX_FILE_BYTES`] gives [`Error::Io`].
     pub fn load(path: impl AsRef<Path>) -> Result<TensorFile> {
         let path = path.as_ref();
         let bytes = read_regular(path)?;
@@ -235,19 +235,29 @@ impl TensorFile {
     }
 }
 
-/// Reads `path` if it is a regular file (a FIFO or device would block or never end).
+/// The largest file [`TensorFile::load`] and [`Sequential::load_weights`](crate::Sequential::load_weights)
+/// read: 4 GiB, as [`Sequential::load`](crate::Sequential::load).
+pub const MAX_FILE_BYTES: u64 = 4 << 30;
+
+/// Reads `path` if it is a regular file of at most [`MAX_FILE_BYTES`]: a FIFO, device or
+/// directory gives [`Error::Io`] at once instead of blocking or reading without end.
 pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>> {
-    let meta = fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_file() {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
-        ));
-    }
-    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let (file, len) = open_regular(path, MAX_FILE_BYTES)?;
     let mut bytes = Vec::new();
-    // The length from the metadata bounds the read, should the file grow meanwhile.
-    file.take(meta.len())
+    // len <= MAX_FILE_BYTES; the reservation fails cleanly where memory is short.
+    bytes
+        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX))
+        .map_err(|_| {
+            Error::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::OutOfMemory,
+                    format!("cannot allocate {len} bytes"),
+                ),
+            )
+        })?;
+    // The length bounds the read, should the file grow meanwhile.
+    file.take(len)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
     Ok(bytes)
