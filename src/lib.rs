@@ -58,9 +58,13 @@ pub mod losses;
 pub mod mc;
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod optimizers;
 pub mod regularizers;
 pub mod rng;
+#[cfg(feature = "serde")]
+pub mod safetensors;
 pub mod schedules;
 pub mod tuning;
 mod validate;

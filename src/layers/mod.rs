@@ -222,6 +222,16 @@ impl LayerConfig {
     }
 }
 
+/// The Keras name of the `k`-th weight of the layer called `layer`: `dense/kernel`,
+/// `dense/bias` (then `dense/weight_2`, … for a layer with more).
+pub(crate) fn weight_name(layer: &str, k: usize) -> String {
+    match k {
+        0 => format!("{layer}/kernel"),
+        1 => format!("{layer}/bias"),
+        _ => format!("{layer}/weight_{k}"),
+    }
+}
+
 fn custom_layer_error(kind: &str) -> Error {
     Error::param(
         "LayerConfig",
