@@ -180,6 +180,7 @@ impl TempFile {
     }
 
     /// Appends `bytes`.
+    #[cfg(feature = "download")]
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
         self.file
             .write_all(bytes)
