@@ -810,8 +810,8 @@ impl Sequential {
     /// One gradient step on the batch `(x, y)`; returns the batch loss (before the update).
     /// A non-finite loss ([`Error::Diverged`], epoch 0), gradient or updated weight
     /// ([`Error::DivergedUpdate`]) is an error and leaves the weights and the optimizer state
-    /// bitwise as before the call. After the first call with a given batch size it performs no heap allocation (on x86-64
-    /// CPUs with AVX2 or AVX-512; see [`layers`](crate::layers)).
+    /// bitwise as before the call. After the first call with a given batch size it performs no
+    /// heap allocation, on the SIMD and the portable kernel alike (see [`layers`](crate::layers)).
     pub fn train_on_batch<'a>(
         &mut self,
         x: impl AsArray<'a, f32, Ix2>,
