@@ -52,7 +52,7 @@ mod kernels;
 use kernels::elementwise;
 pub mod init;
 #[cfg(feature = "serde")]
-pub mod io;
+pub use model::save as io;
 pub mod layers;
 pub mod losses;
 pub mod mc;

@@ -61,8 +61,9 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, AsArray, Ix2, s};
 use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::layers::{Layer, Masks, Mode};
-use crate::model::{Sequential, check_finite};
+use crate::model::Sequential;
 use crate::rng::mc_seed;
+use crate::validate::check_finite;
 
 /// Rows per block: the unit of work, and the rows that one generator per pass and layer draws
 /// the masks of (with [`Masks::PerRow`]).

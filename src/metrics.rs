@@ -62,3 +62,19 @@ pub fn argmax<'a>(values: impl Iterator<Item = &'a f32>) -> usize {
     }
     best.0
 }
+
+/// Class of each row: `y > 0.5` for one column, the arg-max otherwise.
+///
+/// ```
+/// use ndnet::metrics::class_labels;
+/// use ndarray::array;
+/// assert_eq!(class_labels(array![[0.2f32], [0.7]].view()), vec![0, 1]);
+/// assert_eq!(class_labels(array![[0.1f32, 0.9], [0.6, 0.4]].view()), vec![1, 0]);
+/// ```
+pub fn class_labels(y: ArrayView2<f32>) -> Vec<usize> {
+    if y.ncols() == 1 {
+        y.iter().map(|&v| usize::from(v > 0.5)).collect()
+    } else {
+        y.outer_iter().map(|r| argmax(r.iter())).collect()
+    }
+}

@@ -1,6 +1,8 @@
 //! The range checks hyper-parameters share, each returning an `InvalidParameter` error that
 //! names the owner, the parameter and the value.
 
+use ndarray::{ArrayView, Dimension};
+
 use crate::error::{Error, Result};
 
 /// Finite and `> 0`.
@@ -46,5 +48,49 @@ pub(crate) fn at_least_one(owner: &str, name: &str, v: u64) -> Result<()> {
         Ok(())
     } else {
         Err(Error::param(owner, name, v, "must be at least 1"))
+    }
+}
+
+/// `NonFinite` naming the row and column (0 for a 1-D array) of the first NaN or infinity in
+/// `a`; `what` describes the array.
+pub(crate) fn check_finite<D: Dimension>(
+    what: impl FnOnce() -> String,
+    a: ArrayView<'_, f32, D>,
+) -> Result<()> {
+    if all_finite(a.view()) {
+        return Ok(());
+    }
+    let (row, column, value) = a
+        .into_dyn()
+        .indexed_iter()
+        .find(|(_, v)| !v.is_finite())
+        .map_or((0, 0, f32::NAN), |(idx, &v)| {
+            let idx = idx.as_array_view();
+            (
+                idx.first().copied().unwrap_or(0),
+                idx.get(1).copied().unwrap_or(0),
+                v,
+            )
+        });
+    Err(Error::NonFinite {
+        what: what(),
+        row,
+        column,
+        value,
+    })
+}
+
+/// Whether every value is finite. A value is NaN or infinite exactly when its exponent bits are
+/// all ones; an OR over a contiguous slice vectorizes where a short-circuiting `all` does not.
+#[inline]
+pub(crate) fn all_finite<D: Dimension>(a: ArrayView<'_, f32, D>) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    match a.as_slice_memory_order() {
+        Some(s) => {
+            s.iter()
+                .fold(0u32, |acc, &v| acc | u32::from(v.to_bits() & EXP == EXP))
+                == 0
+        }
+        None => a.iter().all(|v| v.is_finite()),
     }
 }

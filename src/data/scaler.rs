@@ -15,7 +15,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Zip};
 
 use crate::error::{Error, Result};
-use crate::model::check_finite;
+use crate::validate::check_finite;
 
 /// Per-column standardization `z = (x - mean) / scale`, as scikit-learn's `StandardScaler`.
 ///

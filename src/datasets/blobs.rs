@@ -23,8 +23,8 @@ use rand_distr::StandardNormal;
 use crate::data::one_hot;
 use crate::error::{Error, Result};
 use crate::init::{try_vec, try_zeros2};
-use crate::model::check_finite;
 use crate::validate;
+use crate::validate::check_finite;
 
 /// A generated data set.
 #[derive(Debug, Clone, PartialEq)]

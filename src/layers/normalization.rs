@@ -4,7 +4,7 @@ use rand::rngs::SmallRng;
 use super::{Layer, LayerConfig, Mode, check_backward, check_forward};
 use crate::data::StandardScaler;
 use crate::error::{Error, Result, check_weight_count};
-use crate::model::check_finite;
+use crate::validate::check_finite;
 
 /// Per-feature standardization inside the model, `z = (x - mean) / scale`: Keras 3's
 /// `keras.layers.Normalization` with scikit-learn's `StandardScaler` rule for the scale.
@@ -285,23 +285,5 @@ impl Layer for Normalization {
 
     fn clone_box(&self) -> Box<dyn Layer> {
         Box::new(self.clone())
-    }
-}
-
-impl crate::model::Sequential {
-    /// Adapts the model's first layer to `x` if it learns statistics of its input (a
-    /// [`Normalization`] layer), as Keras's `model.layers[0].adapt(x)`; returns whether it did.
-    /// [`CrossValidation`](crate::data::CrossValidation) calls it on each training fold.
-    ///
-    /// # Errors
-    ///
-    /// As [`Normalization::adapt`]: empty or non-finite data, or a width other than the model's
-    /// input width.
-    pub fn adapt<'a>(&mut self, x: impl ndarray::AsArray<'a, f32, ndarray::Ix2>) -> Result<bool> {
-        let x = x.into();
-        match self.layers_mut().first_mut() {
-            Some(layer) => layer.adapt(x),
-            None => Ok(false),
-        }
     }
 }

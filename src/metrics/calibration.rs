@@ -5,7 +5,7 @@
 //! Every function takes class probabilities `probs` `(rows, classes)` (as
 //! [`Sequential::predict_proba`](crate::Sequential::predict_proba) or
 //! [`McPrediction::proba`](crate::mc::McPrediction::proba) give them; each row sums to 1) and the
-//! true class of each row, `labels` (as [`class_labels`](crate::data::class_labels) gives them).
+//! true class of each row, `labels` (as [`class_labels`](crate::metrics::class_labels) gives them).
 //! The predicted class of a row is its arg-max (the first on ties), its *confidence* that
 //! largest probability.
 //!
@@ -45,7 +45,7 @@ fn check(what: &str, probs: ArrayView2<f32>, labels: &[usize]) -> Result<()> {
     if probs.nrows() == 0 || probs.ncols() == 0 {
         return Err(Error::EmptyData(what.into()));
     }
-    crate::model::check_finite(|| what.to_string(), probs)?;
+    crate::validate::check_finite(|| what.to_string(), probs)?;
     if let Some(((row, column), &p)) = probs
         .indexed_iter()
         .find(|(_, p)| !(0.0..=1.0).contains(*p))
@@ -227,7 +227,7 @@ pub fn expected_calibration_error(
 ///
 /// [`Error::NonFinite`] for a NaN or infinite value.
 pub fn entropy(probs: ArrayView2<f32>) -> Result<Array1<f32>> {
-    crate::model::check_finite(|| "entropy".to_string(), probs)?;
+    crate::validate::check_finite(|| "entropy".to_string(), probs)?;
     Ok(probs
         .outer_iter()
         .map(|row| {
@@ -275,7 +275,7 @@ pub fn accuracy_with_rejection(
             found: vec![uncertainty.len()],
         });
     }
-    crate::model::check_finite(
+    crate::validate::check_finite(
         || format!("{WHAT}: uncertainty"),
         ArrayView1::from(uncertainty),
     )?;

@@ -48,7 +48,7 @@ use serde_json::{Map, Value, json};
 
 use crate::atomic_file::{open_regular, write_atomic};
 use crate::error::{Error, ModelFileError, Result};
-use crate::model::check_finite;
+use crate::validate::check_finite;
 
 /// The largest header a file may declare, in bytes (the limit of the reference implementation,
 /// so that every file it reads, ndnet reads too).

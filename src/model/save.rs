@@ -78,8 +78,9 @@ use crate::atomic_file::{open_regular, write_atomic};
 use crate::error::{Error, ModelFileError, Result};
 use crate::layers::LayerConfig;
 use crate::losses;
-use crate::model::{Sequential, check_finite};
+use crate::model::Sequential;
 use crate::optimizers::{OptimizerConfig, OptimizerState, StateBuffers};
+use crate::validate::check_finite;
 
 /// The first 8 bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"\x89NDNET\r\n";
