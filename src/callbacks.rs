@@ -41,7 +41,10 @@ use ndarray::ArrayD;
 
 use crate::error::{Error, Result};
 use crate::model::Sequential;
-pub use crate::model::{Callback, Control, EpochLogs, Metric};
+use std::str::FromStr;
+
+pub use crate::history::{Control, EpochLogs, Metric};
+pub use crate::model::Callback;
 use crate::schedules::LearningRateSchedule;
 use crate::validate;
 
@@ -204,7 +207,7 @@ impl Callback for EarlyStopping {
         logs: &EpochLogs,
         model: &mut Sequential,
     ) -> Result<Control> {
-        let current = self.monitor.read(logs, "EarlyStopping")?;
+        let current = read(self.monitor, logs, "EarlyStopping")?;
         if epoch < self.start_from_epoch {
             return Ok(Control::Continue);
         }
@@ -331,7 +334,7 @@ impl Callback for ModelCheckpoint {
         model: &mut Sequential,
     ) -> Result<Control> {
         if self.save_best_only {
-            let current = self.monitor.read(logs, "ModelCheckpoint")?;
+            let current = read(self.monitor, logs, "ModelCheckpoint")?;
             if !self.monitor.improves(current, self.best, 0.0) {
                 return Ok(Control::Continue);
             }
@@ -645,4 +648,35 @@ impl Callback for DropoutScheduler {
             None => Ok(()),
         }
     }
+}
+
+impl FromStr for Metric {
+    type Err = Error;
+
+    /// `loss`, `accuracy` (or `acc`), `val_loss`, `val_accuracy` (or `val_acc`).
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "loss" => Ok(Metric::Loss),
+            "accuracy" | "acc" => Ok(Metric::Accuracy),
+            "val_loss" => Ok(Metric::ValLoss),
+            "val_accuracy" | "val_acc" => Ok(Metric::ValAccuracy),
+            _ => Err(Error::param(
+                "Metric",
+                "name",
+                s,
+                "expected loss, accuracy, val_loss or val_accuracy",
+            )),
+        }
+    }
+}
+
+/// The metric's value in `logs`, or an error naming the callback when it is missing.
+fn read(metric: Metric, logs: &EpochLogs, owner: &str) -> Result<f32> {
+    logs.get(metric).ok_or_else(|| {
+        Error::InvalidState(format!(
+            "{owner} monitors {}, which fit only computes with validation data: set \
+                 validation_data or validation_split in FitOptions",
+            metric.name()
+        ))
+    })
 }

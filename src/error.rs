@@ -159,7 +159,7 @@ pub enum Error {
         #[source]
         source: Box<Error>,
         /// The logs of the completed epochs.
-        history: Box<crate::model::History>,
+        history: Box<crate::history::History>,
     },
     /// A value in a CSV file could not be used.
     #[error("{path}: line {line}, column {column}: {message}")]
@@ -246,7 +246,7 @@ impl Error {
 
     /// The [`History`](crate::History) of the epochs `fit` completed before this error, when
     /// `fit` returned it ([`Error::Fit`]).
-    pub fn history(&self) -> Option<&crate::model::History> {
+    pub fn history(&self) -> Option<&crate::history::History> {
         match self {
             Error::Fit { history, .. } => Some(history),
             _ => None,

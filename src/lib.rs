@@ -46,6 +46,7 @@ pub mod datasets;
 pub mod doc;
 pub mod error;
 pub mod experiments;
+mod history;
 #[allow(unsafe_code)]
 mod kernels;
 // The kernels' former paths, still used across the crate.

@@ -3,9 +3,10 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, AsArray, Axis, Ix2, s};
 use rand::seq::SliceRandom;
 
+use super::Sequential;
 use super::step::{Batch, StepFailure};
-use super::{Callback, Control, EpochLogs, History, Sequential};
 use crate::error::{Error, Result};
+use crate::history::{Control, EpochLogs, History};
 use crate::metrics::Accuracy;
 use crate::validate;
 
@@ -483,4 +484,49 @@ fn epoch_line(epoch: usize, epochs: usize, h: &History) -> String {
         );
     }
     line
+}
+
+/// Code run by [`Sequential::fit_with_callbacks`] between epochs and batches.
+///
+/// Every method has a default that does nothing; each gets the model, so a callback can read
+/// or replace weights, save the model or change the optimizer's learning rate. An error ends
+/// `fit` with that error.
+pub trait Callback {
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, model: &mut Sequential) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+
+    /// At the start of epoch `epoch` (from 0).
+    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
+        let _ = (epoch, model);
+        Ok(())
+    }
+
+    /// Before every training batch. This runs inside the training loop: keep it cheap and
+    /// free of allocations.
+    fn on_train_batch_begin(&mut self, model: &mut Sequential) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
+
+    /// At the end of epoch `epoch`, after the validation pass, with the epoch's logs.
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &EpochLogs,
+        model: &mut Sequential,
+    ) -> Result<Control> {
+        let _ = (epoch, logs, model);
+        Ok(Control::Continue)
+    }
+
+    /// After the last epoch, whether training ran out of epochs, was stopped or failed (a
+    /// divergence, an error of any callback): it runs on every path once `on_train_begin` has
+    /// been called.
+    fn on_train_end(&mut self, model: &mut Sequential) -> Result<()> {
+        let _ = model;
+        Ok(())
+    }
 }

@@ -1,15 +1,14 @@
 //! [`Sequential`]: a stack of layers with Keras's `compile`, `fit`, `evaluate` and `predict`.
 
 mod fit;
-mod history;
 mod infer;
 #[cfg(feature = "serde")]
 pub mod save;
 mod step;
 mod summary;
 
-pub use fit::{FitOptions, IntoTargets};
-pub use history::{Callback, Control, EpochLogs, Evaluation, History, Metric};
+pub use crate::history::{Control, EpochLogs, Evaluation, History, Metric};
+pub use fit::{Callback, FitOptions, IntoTargets};
 
 use std::collections::HashMap;
 

@@ -1,12 +1,11 @@
-//! What training reports: [`History`], [`Evaluation`], the per-epoch [`EpochLogs`] and the
-//! [`Callback`] trait `fit` calls, with the [`Control`] it returns and the [`Metric`]s it
-//! can monitor. The callbacks themselves are in [`crate::callbacks`].
+//! What training reports, as plain data: [`History`], [`Evaluation`], the per-epoch
+//! [`EpochLogs`], the [`Control`] a callback returns and the [`Metric`]s it can monitor.
+//!
+//! This module uses nothing else of the crate: [`Error::Fit`](crate::Error::Fit) carries a
+//! [`History`], so the history sits below the errors, and the model above both. The types are
+//! re-exported from [`crate::model`] and [`crate::callbacks`].
 
 use std::fmt;
-use std::str::FromStr;
-
-use super::Sequential;
-use crate::error::{Error, Result};
 
 /// Per-epoch logs of [`Sequential::fit`].
 ///
@@ -139,86 +138,10 @@ impl Metric {
             current + min_delta < reference
         }
     }
-
-    /// The metric's value in `logs`, or an error naming the callback when it is missing.
-    pub(crate) fn read(&self, logs: &EpochLogs, owner: &str) -> Result<f32> {
-        logs.get(*self).ok_or_else(|| {
-            Error::InvalidState(format!(
-                "{owner} monitors {}, which fit only computes with validation data: set \
-                 validation_data or validation_split in FitOptions",
-                self.name()
-            ))
-        })
-    }
 }
 
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-impl FromStr for Metric {
-    type Err = Error;
-
-    /// `loss`, `accuracy` (or `acc`), `val_loss`, `val_accuracy` (or `val_acc`).
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "loss" => Ok(Metric::Loss),
-            "accuracy" | "acc" => Ok(Metric::Accuracy),
-            "val_loss" => Ok(Metric::ValLoss),
-            "val_accuracy" | "val_acc" => Ok(Metric::ValAccuracy),
-            _ => Err(Error::param(
-                "Metric",
-                "name",
-                s,
-                "expected loss, accuracy, val_loss or val_accuracy",
-            )),
-        }
-    }
-}
-
-/// Code run by [`Sequential::fit_with_callbacks`] between epochs and batches.
-///
-/// Every method has a default that does nothing; each gets the model, so a callback can read
-/// or replace weights, save the model or change the optimizer's learning rate. An error ends
-/// `fit` with that error.
-pub trait Callback {
-    /// Before the first epoch.
-    fn on_train_begin(&mut self, model: &mut Sequential) -> Result<()> {
-        let _ = model;
-        Ok(())
-    }
-
-    /// At the start of epoch `epoch` (from 0).
-    fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
-        let _ = (epoch, model);
-        Ok(())
-    }
-
-    /// Before every training batch. This runs inside the training loop: keep it cheap and
-    /// free of allocations.
-    fn on_train_batch_begin(&mut self, model: &mut Sequential) -> Result<()> {
-        let _ = model;
-        Ok(())
-    }
-
-    /// At the end of epoch `epoch`, after the validation pass, with the epoch's logs.
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &EpochLogs,
-        model: &mut Sequential,
-    ) -> Result<Control> {
-        let _ = (epoch, logs, model);
-        Ok(Control::Continue)
-    }
-
-    /// After the last epoch, whether training ran out of epochs, was stopped or failed (a
-    /// divergence, an error of any callback): it runs on every path once `on_train_begin` has
-    /// been called.
-    fn on_train_end(&mut self, model: &mut Sequential) -> Result<()> {
-        let _ = model;
-        Ok(())
     }
 }
