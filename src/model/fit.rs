@@ -364,26 +364,33 @@ impl Sequential {
     }
 }
 
-/// Prints a warning when a class of the training targets `y` has no row in the validation
-/// targets `vy` (classes as [`class_labels`](crate::metrics::class_labels)).
+/// Prints [`validation_split_warning`] on standard error, if there is one.
 fn warn_if_validation_misses_a_class(y: ArrayView2<f32>, vy: ArrayView2<f32>) {
-    let train = crate::metrics::class_labels(y);
-    let held = crate::metrics::class_labels(vy);
-    let mut missing: Vec<usize> = train
-        .iter()
-        .copied()
+    if let Some(warning) = validation_split_warning(y, vy) {
+        eprintln!("{warning}");
+    }
+}
+
+/// The warning `fit` prints (with `verbose`) when a class of the training targets `y` has no
+/// row in the targets `vy` held out by `validation_split` (classes as
+/// [`class_labels`](crate::metrics::class_labels)); `None` when every class is held out too.
+/// O(rows · log classes).
+fn validation_split_warning(y: ArrayView2<f32>, vy: ArrayView2<f32>) -> Option<String> {
+    use std::collections::BTreeSet;
+    let held: BTreeSet<usize> = crate::metrics::class_labels(vy).into_iter().collect();
+    let missing: BTreeSet<usize> = crate::metrics::class_labels(y)
+        .into_iter()
         .filter(|c| !held.contains(c))
         .collect();
-    missing.sort_unstable();
-    missing.dedup();
-    if !missing.is_empty() {
-        eprintln!(
+    (!missing.is_empty()).then(|| {
+        format!(
             "warning: fit: the {} rows held out by validation_split (the last rows) have no row \
-             of class {missing:?}; validation scores one class only. Shuffle first or use a \
+             of class {:?}, so validation does not score those classes. Shuffle first or use a \
              stratified ndnet::data::train_test_split with validation_data.",
-            vy.nrows()
-        );
-    }
+            vy.nrows(),
+            missing.into_iter().collect::<Vec<_>>()
+        )
+    })
 }
 
 /// Where Keras's `validation_split` cuts `n` rows: the first `floor(n · (1 - split))` train, the
@@ -528,5 +535,28 @@ pub trait Callback {
     fn on_train_end(&mut self, model: &mut Sequential) -> Result<()> {
         let _ = model;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validation_split_warning;
+    use ndarray::array;
+
+    #[test]
+    fn the_warning_names_the_classes_missing_from_the_held_out_rows() {
+        // Sorted by class, as the sonar file: the last rows are all class 1.
+        let y = array![[0.0f32], [0.0], [1.0]];
+        let held = array![[1.0f32], [1.0]];
+        let warning = validation_split_warning(y.view(), held.view()).unwrap();
+        assert!(warning.contains("the 2 rows held out"), "{warning}");
+        assert!(warning.contains("of class [0]"), "{warning}");
+        let both = array![[1.0f32], [0.0]];
+        assert_eq!(validation_split_warning(y.view(), both.view()), None);
+        // One-hot targets: classes 0 and 2 trained, only 2 held out.
+        let y3 = array![[1.0f32, 0.0, 0.0], [0.0, 0.0, 1.0]];
+        let held3 = array![[0.0f32, 0.0, 1.0]];
+        let warning = validation_split_warning(y3.view(), held3.view()).unwrap();
+        assert!(warning.contains("of class [0]"), "{warning}");
     }
 }
