@@ -35,6 +35,7 @@
 //! Coming from Keras? [`doc::keras_users`] puts the tutorial's Keras lines beside ndnet's.
 
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod activation;
 mod atomic_file;

@@ -129,12 +129,26 @@ impl Sequential {
     /// `options.batch_size` (the last batch may be smaller), and takes one optimizer step per
     /// batch on the batch's mean loss.
     ///
-    /// A step whose loss is not finite ([`Error::Diverged`]), whose gradients are not finite, or
-    /// whose update would make a weight non-finite ([`Error::DivergedUpdate`]) is not taken:
-    /// the weights and the optimizer state stay bitwise as they were before it, and `fit` stops.
-    /// Invalid arguments are reported as they are; an error once training has begun comes
-    /// wrapped in [`Error::Fit`], with the [`History`] of the completed epochs
-    /// ([`Error::history`]; [`Error::root`] is the error itself).
+    /// # Shapes
+    ///
+    /// `x` is `(rows, input_dim)`; `y` is `(rows, output_dim)`, or `(rows,)` for a model with
+    /// one output; `options.sample_weight` is `(rows,)`.
+    ///
+    /// # Errors
+    ///
+    /// Before training, as they are: [`Error::InvalidState`] before `compile` or without
+    /// layers; [`Error::LayerInputMismatch`], [`Error::RowCountMismatch`] or
+    /// [`Error::ShapeMismatch`] for shapes other than the above; [`Error::EmptyData`];
+    /// [`Error::NonFinite`] for a NaN or infinity in `x` or `y` (naming its row and column);
+    /// targets the loss rejects; [`Error::InvalidParameter`] for a zero `batch_size`, a
+    /// `validation_split` outside `[0, 1)` or one that leaves a side empty, and a negative or
+    /// non-finite sample or class weight.
+    ///
+    /// Once training has begun, wrapped in [`Error::Fit`] with the [`History`] of the completed
+    /// epochs ([`Error::history`]; [`Error::root`] is the error itself): a step whose loss is not
+    /// finite ([`Error::Diverged`]), whose gradients are not finite, or whose update would make
+    /// a weight non-finite ([`Error::DivergedUpdate`]) is not taken, so the weights and the
+    /// optimizer state stay bitwise as they were before it, and `fit` stops.
     pub fn fit<'a>(
         &mut self,
         x: impl AsArray<'a, f32, Ix2>,
