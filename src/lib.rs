@@ -38,6 +38,7 @@
 
 pub mod activation;
 mod atomic_file;
+mod clone_box;
 pub mod callbacks;
 pub mod constraints;
 pub mod curves;
