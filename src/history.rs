@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-/// Per-epoch logs of [`Sequential::fit`].
+/// Per-epoch logs of [`Sequential::fit`](crate::Sequential::fit).
 ///
 /// `loss` and `accuracy` are the sample-weighted means over the epoch's batches, measured in
 /// training mode (dropout on), as Keras reports them. `val_loss` and `val_accuracy` are measured
@@ -46,7 +46,7 @@ impl History {
     }
 }
 
-/// Result of [`Sequential::evaluate`].
+/// Result of [`Sequential::evaluate`](crate::Sequential::evaluate).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evaluation {
     /// Mean loss over the samples.
