@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, ArrayD};
 use ndnet::experiments::SonarExperiment;
+use ndnet::layers;
 use ndnet::prelude::*;
 use ndnet::safetensors::{TensorFile, WeightLayout};
 use rand::rngs::SmallRng;
@@ -50,20 +51,20 @@ fn models() -> ndnet::Result<Vec<(String, Sequential)>> {
     let mut m = Sequential::new(5).with_seed(2);
     m.add(GaussianNoise::new(0.1))?;
     m.add(Dense::new(7))?;
-    m.add(ReLU::new())?;
+    m.add(layers::relu())?;
     m.add(Dropout::new(0.3))?;
     m.add(Dense::new(6).activation(Activation::Tanh))?;
-    m.add(LeakyReLU::new(0.1))?;
+    m.add(layers::leaky_relu(0.1))?;
     m.add(GaussianDropout::new(0.2))?;
     m.add(Dense::new(5).use_bias(false))?;
-    m.add(Sigmoid::new())?;
+    m.add(layers::sigmoid())?;
     m.add(Dense::new(4).activation(Activation::Selu))?;
     m.add(AlphaDropout::new(0.1))?;
     m.add(Dense::new(4))?;
-    m.add(Tanh::new())?;
-    m.add(Linear::new())?;
+    m.add(layers::tanh())?;
+    m.add(layers::linear())?;
     m.add(Dense::new(3))?;
-    m.add(Softmax::new())?;
+    m.add(layers::softmax())?;
     out.push(("every_layer".into(), m));
     for e in SonarExperiment::ALL {
         let mut m = e.build()?;
@@ -100,7 +101,7 @@ fn layout_suffix(layout: WeightLayout) -> &'static str {
 
 fn export(dir: &Path) -> ndnet::Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| ndnet::Error::InvalidState(e.to_string()))?;
-    for (i, (name, mut model)) in models()?.into_iter().enumerate() {
+    for (i, (name, model)) in models()?.into_iter().enumerate() {
         for layout in [WeightLayout::Keras, WeightLayout::PyTorch] {
             model.save_weights(
                 dir.join(format!("{name}.{}.safetensors", layout_suffix(layout))),

@@ -164,7 +164,7 @@ fn run(args: &Args) -> Result<()> {
         let mut scaler = StandardScaler::new();
         let x_train = scaler.fit_transform(pick(&data.x, train).view())?;
         let x_test = scaler.transform(pick(&data.x, test).view())?;
-        let mut model = match &args.model {
+        let model = match &args.model {
             Some(path) => Sequential::load(path)?,
             None => {
                 let mut model = build_model(args, args.seed + k as u64)?;

@@ -6,6 +6,7 @@
 
 use ndarray::{ArrayViewMut2, Axis};
 
+use crate::clone_box::clone_box_trait;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip_slices;
 use crate::validate;
@@ -14,7 +15,7 @@ use crate::validate;
 pub const EPSILON: f32 = 1e-7;
 
 /// A projection applied to a parameter after each update.
-pub trait Constraint: Send + Sync + std::fmt::Debug {
+pub trait Constraint: ConstraintClone + Send + Sync + std::fmt::Debug {
     /// Short description, e.g. `MaxNorm(3, axis=0)`.
     fn describe(&self) -> String;
     /// Checks the hyper-parameters.
@@ -35,8 +36,6 @@ pub trait Constraint: Send + Sync + std::fmt::Debug {
     /// # Ok::<(), ndnet::Error>(())
     /// ```
     fn apply(&self, w: ArrayViewMut2<f32>) -> Result<()>;
-    /// A boxed copy.
-    fn clone_box(&self) -> Box<dyn Constraint>;
     /// The constraint as plain data, for saving and rebuilding. Constraints defined outside
     /// this crate keep the default, [`ConstraintConfig::Custom`], which cannot be rebuilt.
     fn config(&self) -> ConstraintConfig {
@@ -46,11 +45,11 @@ pub trait Constraint: Send + Sync + std::fmt::Debug {
     }
 }
 
-impl Clone for Box<dyn Constraint> {
-    fn clone(&self) -> Self {
-        self.clone_box()
-    }
-}
+clone_box_trait!(
+    /// `clone_box` for [`Constraint`]: implemented for every constraint that is `Clone`, which
+    /// gives `Clone` for `Box<dyn Constraint>`.
+    ConstraintClone for Constraint
+);
 
 /// A boxed constraint is a constraint (so a rebuilt one can be handed to
 /// [`Dense::kernel_constraint`](crate::layers::Dense::kernel_constraint)).
@@ -63,9 +62,6 @@ impl Constraint for Box<dyn Constraint> {
     }
     fn apply(&self, w: ArrayViewMut2<f32>) -> Result<()> {
         self.as_ref().apply(w)
-    }
-    fn clone_box(&self) -> Box<dyn Constraint> {
-        self.as_ref().clone_box()
     }
     fn config(&self) -> ConstraintConfig {
         self.as_ref().config()
@@ -218,9 +214,6 @@ impl Constraint for MaxNorm {
         scale_by_norm(w, self.axis, |n| n.clamp(0.0, c) / (EPSILON + n));
         Ok(())
     }
-    fn clone_box(&self) -> Box<dyn Constraint> {
-        Box::new(*self)
-    }
     fn config(&self) -> ConstraintConfig {
         ConstraintConfig::MaxNorm(*self)
     }
@@ -246,9 +239,6 @@ impl Constraint for UnitNorm {
         scale_by_norm(w, self.axis, |n| 1.0 / (EPSILON + n));
         Ok(())
     }
-    fn clone_box(&self) -> Box<dyn Constraint> {
-        Box::new(*self)
-    }
     fn config(&self) -> ConstraintConfig {
         ConstraintConfig::UnitNorm(*self)
     }
@@ -268,9 +258,6 @@ impl Constraint for NonNeg {
     fn apply(&self, mut w: ArrayViewMut2<f32>) -> Result<()> {
         w.mapv_inplace(|v| if v >= 0.0 { v } else { 0.0 });
         Ok(())
-    }
-    fn clone_box(&self) -> Box<dyn Constraint> {
-        Box::new(*self)
     }
     fn config(&self) -> ConstraintConfig {
         ConstraintConfig::NonNeg
@@ -340,9 +327,6 @@ impl Constraint for MinMaxNorm {
             (r * n.clamp(lo, hi) + (1.0 - r) * n) / (EPSILON + n)
         });
         Ok(())
-    }
-    fn clone_box(&self) -> Box<dyn Constraint> {
-        Box::new(*self)
     }
     fn config(&self) -> ConstraintConfig {
         ConstraintConfig::MinMaxNorm(*self)

@@ -40,6 +40,7 @@
 pub mod activation;
 mod atomic_file;
 pub mod callbacks;
+mod clone_box;
 pub mod constraints;
 pub mod curves;
 pub mod data;
@@ -86,8 +87,8 @@ pub mod prelude {
     pub use crate::error::{Error, Result};
     pub use crate::init::Initializer;
     pub use crate::layers::{
-        ActivationLayer, AlphaDropout, Dense, Dropout, GaussianDropout, GaussianNoise, Layer,
-        LeakyReLU, Linear, Masks, Mode, Normalization, ReLU, Sigmoid, Softmax, Tanh,
+        ActivationLayer, AlphaDropout, Dense, Dropout, GaussianDropout, GaussianNoise, GradWrt,
+        Layer, Masks, Mode, Normalization,
     };
     pub use crate::losses::{BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanSquaredError};
     pub use crate::mc::McPrediction;

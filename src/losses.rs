@@ -3,6 +3,7 @@
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Zip};
 
 use crate::activation::Activation;
+use crate::clone_box::clone_box_trait;
 use crate::error::{Error, Result};
 
 /// Keras's fuzz factor `epsilon()`: probabilities are clipped to `[EPSILON, 1 - EPSILON]`.
@@ -12,7 +13,7 @@ pub const EPSILON: f32 = 1e-7;
 ///
 /// With sample weights `w`, the batch loss is `Σ w_i l_i / rows` (Keras's
 /// `SUM_OVER_BATCH_SIZE`).
-pub trait Loss: Send + Sync + std::fmt::Debug {
+pub trait Loss: LossClone + Send + Sync + std::fmt::Debug {
     /// Keras's name, e.g. `"binary_crossentropy"`.
     fn name(&self) -> &'static str;
 
@@ -63,16 +64,13 @@ pub trait Loss: Send + Sync + std::fmt::Debug {
         fused: bool,
         grad: ArrayViewMut2<f32>,
     ) -> Result<f32>;
-
-    /// A boxed copy.
-    fn clone_box(&self) -> Box<dyn Loss>;
 }
 
-impl Clone for Box<dyn Loss> {
-    fn clone(&self) -> Self {
-        self.clone_box()
-    }
-}
+clone_box_trait!(
+    /// `clone_box` for [`Loss`]: implemented for every loss that is `Clone`, which gives `Clone`
+    /// for `Box<dyn Loss>`.
+    LossClone for Loss
+);
 
 /// Checks that `target` (and `grad`) have the shape of `pred` and `weights` one value per row.
 fn check_shapes(
@@ -237,10 +235,6 @@ impl Loss for BinaryCrossentropy {
         });
         self.loss(pred, target, weights)
     }
-
-    fn clone_box(&self) -> Box<dyn Loss> {
-        Box::new(*self)
-    }
 }
 
 impl BinaryCrossentropy {
@@ -310,10 +304,6 @@ impl Loss for BinaryCrossentropyFromLogits {
         let n = pred.nrows() * pred.ncols();
         elementwise_gradient(pred, target, weights, n, grad, |p, y| p - y);
         self.loss(pred, target, weights)
-    }
-
-    fn clone_box(&self) -> Box<dyn Loss> {
-        Box::new(*self)
     }
 }
 
@@ -408,10 +398,6 @@ impl Loss for CategoricalCrossentropy {
         }
         self.loss(pred, target, weights)
     }
-
-    fn clone_box(&self) -> Box<dyn Loss> {
-        Box::new(*self)
-    }
 }
 
 /// Mean squared error: `l = mean_j (p_j - y_j)²`, averaged over the batch.
@@ -457,10 +443,6 @@ impl Loss for MeanSquaredError {
         let n = pred.nrows() * pred.ncols();
         elementwise_gradient(pred, target, weights, n, grad, |p, y| 2.0 * (p - y));
         self.loss(pred, target, weights)
-    }
-
-    fn clone_box(&self) -> Box<dyn Loss> {
-        Box::new(*self)
     }
 }
 

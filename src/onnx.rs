@@ -239,7 +239,7 @@ impl Sequential {
                     }
                 }
                 LayerConfig::Activation(a) => {
-                    if let Some(node) = activation_node(a, current.clone(), name.clone()) {
+                    if let Some(node) = activation_node(a, current.clone(), name.to_string()) {
                         current = node.output.clone();
                         nodes.push(node);
                     }

@@ -49,9 +49,6 @@ impl Constraint for Clip {
         w.mapv_inplace(|v| v.clamp(-1.0, 1.0));
         Ok(())
     }
-    fn clone_box(&self) -> Box<dyn Constraint> {
-        Box::new(self.clone())
-    }
 }
 
 #[test]

@@ -128,7 +128,7 @@ fn eval_mode_is_exactly_the_identity() {
 #[test]
 fn predict_through_a_dropout_model_is_the_identity() {
     let x = uniform(10, 6, -1.0, 1.0, 11);
-    let mut model = model_with_dropout(6, 0.5, 3);
+    let model = model_with_dropout(6, 0.5, 3);
     assert_eq!(model.predict(&x).unwrap(), x);
 }
 
@@ -201,7 +201,13 @@ fn backward_is_zero_where_dropped_and_scaled_where_kept() {
     let mut g = Array2::from_elem((40, 10), 3.0f32);
     let mut gi = Array2::from_elem((40, 10), f32::NAN);
     layer
-        .backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
+        .backward(
+            x.view(),
+            y.view(),
+            g.view_mut(),
+            Some(gi.view_mut()),
+            GradWrt::Output,
+        )
         .unwrap();
     let (mut kept, mut dropped) = (0, 0);
     for (&yi, &gi) in y.iter().zip(&gi) {
@@ -230,6 +236,7 @@ fn backward_after_an_eval_forward_is_the_identity() {
             y.view(),
             g.clone().view_mut(),
             Some(gi.view_mut()),
+            GradWrt::Output,
         )
         .unwrap();
     assert_eq!(gi, g);

@@ -69,7 +69,7 @@ fn fit_with_the_wrong_input_width_names_the_first_layer_and_both_widths() {
 
 #[test]
 fn predict_with_the_wrong_input_width_is_an_error() {
-    let mut model = uncompiled();
+    let model = uncompiled();
     let err = model.predict(&Array2::<f32>::zeros((2, 2))).unwrap_err();
     contains_all(&err, &["dense", "(batch, 3)", "(batch, 2)"]);
 }
@@ -121,7 +121,7 @@ fn empty_data_is_rejected() {
 
 #[test]
 fn predict_on_no_rows_is_rejected() {
-    let mut model = uncompiled();
+    let model = uncompiled();
     let err = model.predict(&Array2::<f32>::zeros((0, 3))).unwrap_err();
     contains_all(&err, &["predict", "empty"]);
 }
@@ -166,7 +166,7 @@ fn infinity_in_x_is_reported_with_its_row_and_column() {
 
 #[test]
 fn nan_in_y_is_reported_with_its_row_and_column() {
-    let mut model = compiled();
+    let model = compiled();
     let (x, mut y) = data(4);
     y[[1, 0]] = f32::NAN;
     let err = model.evaluate(&x, &y).unwrap_err();
@@ -184,7 +184,7 @@ fn infinity_in_y_is_reported_with_its_row_and_column() {
 
 #[test]
 fn predict_rejects_nan_inputs() {
-    let mut model = uncompiled();
+    let model = uncompiled();
     let err = model.predict(&array![[0.0f32, f32::NAN, 0.0]]).unwrap_err();
     contains_all(&err, &["predict", "row 0", "column 1"]);
 }
@@ -296,7 +296,10 @@ fn an_empty_uniform_initializer_range_is_rejected() {
 
 #[test]
 fn a_negative_leaky_relu_slope_is_rejected() {
-    contains_all(&add_error(LeakyReLU::new(-0.3)), &["alpha", "-0.3"]);
+    contains_all(
+        &add_error(ndnet::layers::leaky_relu(-0.3)),
+        &["alpha", "-0.3"],
+    );
 }
 
 #[test]
@@ -340,7 +343,7 @@ fn fit_before_compile_is_an_error() {
 
 #[test]
 fn evaluate_before_compile_is_an_error() {
-    let mut model = uncompiled();
+    let model = uncompiled();
     let (x, y) = data(4);
     contains_all(
         &model.evaluate(&x, &y).unwrap_err(),
@@ -381,7 +384,7 @@ fn compile_on_an_empty_model_is_an_error() {
 
 #[test]
 fn predict_on_an_empty_model_is_an_error() {
-    let mut model = Sequential::new(3);
+    let model = Sequential::new(3);
     let err = model.predict(&Array2::<f32>::zeros((2, 3))).unwrap_err();
     contains_all(&err, &["predict", "no layers"]);
 }

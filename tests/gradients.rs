@@ -28,6 +28,9 @@
 
 use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2, array};
 use ndnet::activation::sigmoid;
+use ndnet::layers::{
+    leaky_relu, linear, relu, sigmoid as sigmoid_layer, softmax as softmax_layer, tanh,
+};
 use ndnet::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -69,20 +72,25 @@ fn assert_close(what: &str, numeric: &[f64], analytic: &[f32], abs: f64, rel: f6
 
 /// `Σ r · layer(x)`, accumulated in f64.
 fn objective(layer: &mut dyn Layer, x: &Array2<f32>, r: &Array2<f32>, mode: Mode) -> f64 {
-    let mut y = Array2::zeros((x.nrows(), layer.output_dim()));
+    let mut y = Array2::zeros(r.raw_dim());
     layer.forward(x.view(), y.view_mut(), mode).unwrap();
     y.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum()
 }
 
 /// `dL/dx` and the parameter gradients (flattened, in `visit_params` order) from `backward`.
 fn analytic(layer: &mut dyn Layer, x: &Array2<f32>, r: &Array2<f32>) -> (Vec<f32>, Vec<Vec<f32>>) {
-    let mut y = Array2::zeros((x.nrows(), layer.output_dim()));
+    let mut y = Array2::zeros(r.raw_dim());
     layer.forward(x.view(), y.view_mut(), Mode::Train).unwrap();
-    layer.zero_grad();
     let mut g = r.clone();
     let mut gi = Array2::zeros(x.raw_dim());
     layer
-        .backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
+        .backward(
+            x.view(),
+            y.view(),
+            g.view_mut(),
+            Some(gi.view_mut()),
+            GradWrt::Output,
+        )
         .unwrap();
     let mut params = Vec::new();
     layer.visit_params(&mut |p| params.push(p.grad.iter().copied().collect()));
@@ -298,9 +306,10 @@ fn dense_backward_by_hand_for_one_linear_unit() {
 }
 
 #[test]
-fn dense_backward_accumulates_parameter_gradients_until_zero_grad() {
-    // Same numbers as above: two backward passes without zero_grad give dL/dW = [[14], [0]] and
-    // dL/db = 6; after zero_grad one pass gives [[7], [0]] and 3 again.
+fn dense_backward_overwrites_parameter_gradients() {
+    // Same numbers as above: each backward pass writes this batch's dL/dW = [[7], [0]] and
+    // dL/db = 3, whatever the buffers held (two passes do not give [[14], [0]] and 6). A pass with
+    // r = [[-1], [0]] then gives dL/dW = xᵀ r = [[-1], [-2]] and dL/db = -1.
     let mut layer = Dense::new(1);
     layer.build(2, &mut SmallRng::seed_from_u64(0)).unwrap();
     layer
@@ -317,20 +326,18 @@ fn dense_backward_accumulates_parameter_gradients_until_zero_grad() {
         layer.visit_params(&mut |p| v.push(p.grad.iter().copied().collect::<Vec<f32>>()));
         v
     };
-    layer.zero_grad();
     for _ in 0..2 {
         let mut g = array![[1.0f32], [2.0]];
         layer
-            .backward(x.view(), y.view(), g.view_mut(), None)
+            .backward(x.view(), y.view(), g.view_mut(), None, GradWrt::Output)
             .unwrap();
+        assert_eq!(grads(&mut layer), vec![vec![7.0, 0.0], vec![3.0]]);
     }
-    assert_eq!(grads(&mut layer), vec![vec![14.0, 0.0], vec![6.0]]);
-    layer.zero_grad();
-    let mut g = array![[1.0f32], [2.0]];
+    let mut g = array![[-1.0f32], [0.0]];
     layer
-        .backward(x.view(), y.view(), g.view_mut(), None)
+        .backward(x.view(), y.view(), g.view_mut(), None, GradWrt::Output)
         .unwrap();
-    assert_eq!(grads(&mut layer), vec![vec![7.0, 0.0], vec![3.0]]);
+    assert_eq!(grads(&mut layer), vec![vec![-1.0, -2.0], vec![-1.0]]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,40 +346,40 @@ fn dense_backward_accumulates_parameter_gradients_until_zero_grad() {
 
 #[test]
 fn linear_layer_input_gradient_matches_finite_differences() {
-    check_activation_layer(Linear::new(), uniform(3, 5, -2.0, 2.0, 41));
+    check_activation_layer(linear(), uniform(3, 5, -2.0, 2.0, 41));
 }
 
 #[test]
 fn relu_layer_input_gradient_matches_finite_differences() {
     // |x| >= 0.05 while the perturbation is 0.01: no kink is crossed.
-    check_activation_layer(ReLU::new(), away_from_zero(3, 5, 0.05, 2.0, 42));
+    check_activation_layer(relu(), away_from_zero(3, 5, 0.05, 2.0, 42));
 }
 
 #[test]
 fn leaky_relu_layer_input_gradient_matches_finite_differences() {
-    check_activation_layer(LeakyReLU::new(0.3), away_from_zero(3, 5, 0.05, 2.0, 43));
+    check_activation_layer(leaky_relu(0.3), away_from_zero(3, 5, 0.05, 2.0, 43));
 }
 
 #[test]
 fn sigmoid_layer_input_gradient_matches_finite_differences() {
-    check_activation_layer(Sigmoid::new(), uniform(3, 5, -2.0, 2.0, 44));
+    check_activation_layer(sigmoid_layer(), uniform(3, 5, -2.0, 2.0, 44));
 }
 
 #[test]
 fn tanh_layer_input_gradient_matches_finite_differences() {
-    check_activation_layer(Tanh::new(), uniform(3, 5, -2.0, 2.0, 45));
+    check_activation_layer(tanh(), uniform(3, 5, -2.0, 2.0, 45));
 }
 
 #[test]
 fn softmax_layer_input_gradient_matches_finite_differences() {
-    check_activation_layer(Softmax::new(), uniform(3, 5, -2.0, 2.0, 46));
+    check_activation_layer(softmax_layer(), uniform(3, 5, -2.0, 2.0, 46));
 }
 
 #[test]
 fn relu_layer_gradient_by_hand() {
     // y = max(x, 0): the gradient passes where x > 0 and is zero elsewhere (x = 0 included,
     // as Keras/TensorFlow). x = [-1, 0, 2], r = [5, 6, 7] -> [0, 0, 7].
-    let mut layer = ReLU::new();
+    let mut layer = relu();
     layer.build(3, &mut SmallRng::seed_from_u64(0)).unwrap();
     let x = array![[-1.0f32, 0.0, 2.0]];
     let (gi, _) = analytic(&mut layer, &x, &array![[5.0f32, 6.0, 7.0]]);
@@ -382,7 +389,7 @@ fn relu_layer_gradient_by_hand() {
 #[test]
 fn sigmoid_layer_gradient_by_hand() {
     // sigmoid(0) = 0.5, derivative 0.5 · 0.5 = 0.25; r = 2 -> 0.5.
-    let mut layer = Sigmoid::new();
+    let mut layer = sigmoid_layer();
     layer.build(1, &mut SmallRng::seed_from_u64(0)).unwrap();
     let (gi, _) = analytic(&mut layer, &array![[0.0f32]], &array![[2.0f32]]);
     assert_eq!(gi, vec![0.5]);
@@ -414,7 +421,13 @@ fn dropout_backward_multiplies_by_the_forward_mask_over_keep_probability() {
     let mut g = r.clone();
     let mut gi = Array2::zeros((4, 6));
     layer
-        .backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
+        .backward(
+            x.view(),
+            y.view(),
+            g.view_mut(),
+            Some(gi.view_mut()),
+            GradWrt::Output,
+        )
         .unwrap();
     for ((&gi, &r), &k) in gi.iter().zip(&r).zip(&kept) {
         assert_eq!(gi, if k { r * 2.0 } else { 0.0 });
@@ -776,7 +789,7 @@ fn model_with_standalone_sigmoid_layer_and_bce_gradients_match_finite_difference
     model
         .add(Dense::new(1).bias_initializer(random_bias()))
         .unwrap();
-    model.add(Sigmoid::new()).unwrap();
+    model.add(sigmoid_layer()).unwrap();
     model.compile(BinaryCrossentropy, Sgd::new(1.0)).unwrap();
     let x = uniform(6, 3, -1.0, 1.0, 73);
     let y = labels(&[1, 0, 0, 1, 1, 0]);

@@ -3,6 +3,7 @@
 //! result computed on truncated data.
 
 use ndarray::{Array1, Array2, array};
+use ndnet::model::LayerSlot;
 use ndnet::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -70,10 +71,28 @@ fn every_mismatched_backward_operand_of_a_dense_layer_is_an_error() {
     let mut wide_g = Array2::<f32>::ones((4, 5));
     let mut short_gi = Array2::<f32>::zeros((2, 2));
     let cases = [
-        d.backward(short_x.view(), y.view(), g.view_mut(), None),
-        d.backward(x.view(), short_y.view(), g.view_mut(), None),
-        d.backward(x.view(), y.view(), wide_g.view_mut(), None),
-        d.backward(x.view(), y.view(), g.view_mut(), Some(short_gi.view_mut())),
+        d.backward(
+            short_x.view(),
+            y.view(),
+            g.view_mut(),
+            None,
+            GradWrt::Output,
+        ),
+        d.backward(
+            x.view(),
+            short_y.view(),
+            g.view_mut(),
+            None,
+            GradWrt::Output,
+        ),
+        d.backward(x.view(), y.view(), wide_g.view_mut(), None, GradWrt::Output),
+        d.backward(
+            x.view(),
+            y.view(),
+            g.view_mut(),
+            Some(short_gi.view_mut()),
+            GradWrt::Output,
+        ),
     ];
     for (i, r) in cases.iter().enumerate() {
         assert!(is_shape_error(r), "case {i}: {r:?}");
@@ -82,8 +101,14 @@ fn every_mismatched_backward_operand_of_a_dense_layer_is_an_error() {
     let mut grads = Vec::new();
     d.visit_params(&mut |p| grads.push(p.grad.iter().all(|&v| v == 0.0)));
     assert_eq!(grads, vec![true, true]);
-    d.backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
-        .unwrap();
+    d.backward(
+        x.view(),
+        y.view(),
+        g.view_mut(),
+        Some(gi.view_mut()),
+        GradWrt::Output,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -103,7 +128,8 @@ fn a_bias_switched_on_after_build_is_an_error_not_a_panic() {
         x.view(),
         y.view(),
         g.view_mut(),
-        None
+        None,
+        GradWrt::Output
     )));
 }
 
@@ -122,14 +148,20 @@ fn data() -> (Array2<f32>, Array2<f32>) {
     (x, y)
 }
 
+/// Layer 0 of a model taking `inputs` features that holds only `layer`: a slot built for other
+/// widths, to put into another model through `layers_mut`.
+fn slot_built_for(inputs: usize, layer: Dense, seed: u64) -> LayerSlot {
+    let mut other = Sequential::new(inputs).with_seed(seed);
+    other.add(layer).unwrap();
+    other.layers()[0].clone()
+}
+
 #[test]
 fn fit_after_a_layer_is_replaced_by_one_of_another_width_is_an_error_naming_it() {
     // Used to return Ok after reading past the 8-wide activations of layer 0.
     let mut m = four_eight_one();
     let (x, y) = data();
-    let mut d = Dense::new(500);
-    d.build(4, &mut SmallRng::seed_from_u64(1)).unwrap();
-    m.layers_mut()[0] = Box::new(d);
+    m.layers_mut()[0] = slot_built_for(4, Dense::new(500), 1);
     let options = FitOptions {
         epochs: 1,
         batch_size: 4,
@@ -155,9 +187,7 @@ fn fit_after_a_layer_is_replaced_by_one_of_another_width_is_an_error_naming_it()
 fn a_first_layer_built_for_another_input_width_is_an_error_before_any_pass() {
     let mut m = four_eight_one();
     let (x, y) = data();
-    let mut d = Dense::new(8).activation(Activation::Relu);
-    d.build(3, &mut SmallRng::seed_from_u64(1)).unwrap();
-    m.layers_mut()[0] = Box::new(d);
+    m.layers_mut()[0] = slot_built_for(3, Dense::new(8).activation(Activation::Relu), 1);
     match m.train_on_batch(&x, &y) {
         Err(Error::LayerInputMismatch {
             index,
@@ -173,9 +203,7 @@ fn a_first_layer_built_for_another_input_width_is_an_error_before_any_pass() {
 fn a_last_layer_replaced_by_a_wider_one_is_an_error_not_training_on_zeros() {
     let mut m = four_eight_one();
     let (x, y) = data();
-    let mut d = Dense::new(3).activation(Activation::Sigmoid);
-    d.build(8, &mut SmallRng::seed_from_u64(1)).unwrap();
-    m.layers_mut()[1] = Box::new(d);
+    m.layers_mut()[1] = slot_built_for(8, Dense::new(3).activation(Activation::Sigmoid), 1);
     assert!(m.train_on_batch(&x, &y).is_err());
 }
 
@@ -183,10 +211,36 @@ fn a_last_layer_replaced_by_a_wider_one_is_an_error_not_training_on_zeros() {
 fn a_model_whose_layers_chain_still_trains_after_a_replacement_of_the_same_widths() {
     let mut m = four_eight_one();
     let (x, y) = data();
-    let mut d = Dense::new(8).activation(Activation::Relu);
-    d.build(4, &mut SmallRng::seed_from_u64(2)).unwrap();
-    m.layers_mut()[0] = Box::new(d);
+    m.layers_mut()[0] = slot_built_for(4, Dense::new(8).activation(Activation::Relu), 2);
     assert!(m.train_on_batch(&x, &y).unwrap().is_finite());
+}
+
+#[test]
+fn a_layer_rebuilt_in_place_for_another_input_width_is_an_error_not_a_panic() {
+    // The model keeps the widths the layer was added with; the layer checks its views.
+    let mut m = four_eight_one();
+    let (x, y) = data();
+    m.layers_mut()[0]
+        .build(3, &mut SmallRng::seed_from_u64(1))
+        .unwrap();
+    for r in [
+        m.train_on_batch(&x, &y).map(|_| ()),
+        m.predict(&x).map(|_| ()),
+        m.evaluate(&x, &y).map(|_| ()),
+    ] {
+        match r {
+            Err(Error::Layer { index, source, .. }) => {
+                assert_eq!(index, 0);
+                match *source {
+                    Error::ShapeMismatch {
+                        expected, found, ..
+                    } => assert_eq!((expected[1], found[1]), (3, 4)),
+                    other => panic!("{other:?}"),
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -206,7 +260,13 @@ fn dropout_backward_with_other_rows_than_its_forward_is_an_error() {
             let yb = Array2::<f32>::ones((rows, 3));
             let mut g = Array2::<f32>::ones((rows, 3));
             let mut gi = Array2::<f32>::zeros((rows, 3));
-            let r = layer.backward(xb.view(), yb.view(), g.view_mut(), Some(gi.view_mut()));
+            let r = layer.backward(
+                xb.view(),
+                yb.view(),
+                g.view_mut(),
+                Some(gi.view_mut()),
+                GradWrt::Output,
+            );
             assert!(is_shape_error(&r), "{} rows {rows}: {r:?}", layer.kind());
         }
     }
@@ -215,7 +275,7 @@ fn dropout_backward_with_other_rows_than_its_forward_is_an_error() {
 #[test]
 fn activation_and_noise_layers_check_their_views() {
     let mut layers: Vec<Box<dyn Layer>> = vec![
-        Box::new(ReLU::new()),
+        Box::new(ndnet::layers::relu()),
         Box::new(Dropout::new(0.2)),
         Box::new(GaussianNoise::new(0.1)),
     ];
@@ -224,6 +284,8 @@ fn activation_and_noise_layers_check_their_views() {
         let x = Array2::<f32>::ones((2, 3));
         let mut wide = Array2::<f32>::zeros((2, 4));
         let mut short = Array2::<f32>::zeros((1, 3));
+        assert!(is_shape_error(&layer.infer(x.view(), wide.view_mut())));
+        assert!(is_shape_error(&layer.infer(x.view(), short.view_mut())));
         for mode in [Mode::Train, Mode::Eval] {
             assert!(is_shape_error(&layer.forward(
                 x.view(),
@@ -240,7 +302,13 @@ fn activation_and_noise_layers_check_their_views() {
         layer.forward(x.view(), y.view_mut(), Mode::Train).unwrap();
         let mut g = Array2::<f32>::ones((2, 3));
         let mut gi = Array2::<f32>::zeros((2, 2));
-        let r = layer.backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()));
+        let r = layer.backward(
+            x.view(),
+            y.view(),
+            g.view_mut(),
+            Some(gi.view_mut()),
+            GradWrt::Output,
+        );
         assert!(is_shape_error(&r), "{}: {r:?}", layer.kind());
     }
 }

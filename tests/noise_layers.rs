@@ -40,7 +40,13 @@ fn input_grad(layer: &mut dyn Layer, x: &Array2<f32>, y: &Array2<f32>) -> Array2
     let mut g = Array2::ones(x.dim());
     let mut gi = Array2::zeros(x.dim());
     layer
-        .backward(x.view(), y.view(), g.view_mut(), Some(gi.view_mut()))
+        .backward(
+            x.view(),
+            y.view(),
+            g.view_mut(),
+            Some(gi.view_mut()),
+            GradWrt::Output,
+        )
         .unwrap();
     gi
 }

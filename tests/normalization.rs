@@ -53,6 +53,7 @@ fn in_a_model_it_standardizes_and_backpropagates_through_the_scale() {
             output.view(),
             grad_out.view_mut(),
             Some(grad_in.view_mut()),
+            GradWrt::Output,
         )
         .unwrap();
     assert_eq!(grad_in, array![[0.5, 2.0]]);
@@ -113,7 +114,7 @@ fn a_saved_model_keeps_its_statistics_and_predicts_on_raw_rows() {
         .unwrap();
     model.adapt(&x).unwrap();
     let bytes = model.to_bytes(false).unwrap();
-    let mut loaded = Sequential::from_bytes(&bytes).unwrap();
+    let loaded = Sequential::from_bytes(&bytes).unwrap();
     assert_eq!(loaded.layers()[0].config(), LayerConfig::Normalization);
     // mean (250, 1.25); population std of (100, 300, 200, 400) is sqrt(12500) = 111.803...
     let w = loaded.layers()[0].weights();

@@ -238,7 +238,7 @@ fn model(seed: u64) -> Sequential {
     m.add(Dense::new(3).activation(Activation::Relu)).unwrap();
     m.add(Dropout::new(0.2)).unwrap();
     m.add(Dense::new(2)).unwrap();
-    m.add(Softmax::new()).unwrap();
+    m.add(ndnet::layers::softmax()).unwrap();
     m.add(
         Dense::new(1)
             .activation(Activation::Sigmoid)
@@ -298,7 +298,7 @@ fn a_torch_style_file_loads_transposed() {
 #[test]
 fn weights_round_trip_in_both_layouts() {
     let dir = tempfile::tempdir().unwrap();
-    let mut saved = model(1);
+    let saved = model(1);
     let x = array![[0.3f32, -1.2], [2.0, 0.5]];
     let want = saved.predict(&x).unwrap();
     for layout in [WeightLayout::Keras, WeightLayout::PyTorch] {
@@ -336,7 +336,7 @@ fn mismatched_weights_are_refused_and_change_nothing() {
         .unwrap();
     wider.add(Dropout::new(0.2)).unwrap();
     wider.add(Dense::new(2)).unwrap();
-    wider.add(Softmax::new()).unwrap();
+    wider.add(ndnet::layers::softmax()).unwrap();
     wider.add(Dense::new(1).use_bias(false)).unwrap();
     let bytes = wider
         .weights_file(WeightLayout::Keras)

@@ -92,16 +92,16 @@ fn without_checksum(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_loaded_baseline_model_predicts_bit_identically() {
-    let mut model = trained(SonarExperiment::Baseline);
-    let mut loaded = round_trip(&model);
+    let model = trained(SonarExperiment::Baseline);
+    let loaded = round_trip(&model);
     let (x, _) = data(50, 60, 2);
     assert_eq!(loaded.predict(&x).unwrap(), model.predict(&x).unwrap());
 }
 
 #[test]
 fn a_loaded_hidden_dropout_model_predicts_bit_identically() {
-    let mut model = trained(SonarExperiment::Hidden);
-    let mut loaded = round_trip(&model);
+    let model = trained(SonarExperiment::Hidden);
+    let loaded = round_trip(&model);
     let (x, _) = data(50, 60, 2);
     assert_eq!(loaded.predict(&x).unwrap(), model.predict(&x).unwrap());
 }
@@ -166,7 +166,7 @@ fn every_layer_kind_constraint_initializer_and_regularizer_round_trips() {
         )
         .unwrap();
     model.add(GaussianDropout::new(0.4)).unwrap();
-    model.add(Tanh::new()).unwrap();
+    model.add(ndnet::layers::tanh()).unwrap();
     model
         .add(Dense::new(3).activation(Activation::Softmax))
         .unwrap();
@@ -512,17 +512,10 @@ impl Layer for Doubler {
     fn build(&mut self, input_dim: usize, _: &mut SmallRng) -> ndnet::Result<usize> {
         Ok(input_dim)
     }
-    fn input_dim(&self) -> usize {
-        0
-    }
-    fn output_dim(&self) -> usize {
-        0
-    }
-    fn forward(
-        &mut self,
+    fn infer(
+        &self,
         input: ndarray::ArrayView2<f32>,
         mut output: ndarray::ArrayViewMut2<f32>,
-        _: Mode,
     ) -> ndnet::Result<()> {
         output.assign(&(&input * 2.0));
         Ok(())
@@ -533,6 +526,7 @@ impl Layer for Doubler {
         _: ndarray::ArrayView2<f32>,
         _: ndarray::ArrayViewMut2<f32>,
         _: Option<ndarray::ArrayViewMut2<f32>>,
+        _: GradWrt,
     ) -> ndnet::Result<()> {
         Ok(())
     }
@@ -540,9 +534,6 @@ impl Layer for Doubler {
         LayerConfig::Custom {
             kind: "Doubler".into(),
         }
-    }
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
     }
 }
 
@@ -572,7 +563,7 @@ fn predictions_agree_on_a_tiny_hand_checked_model() {
             array![0.25f32].into_dyn(),
         ])
         .unwrap();
-    let mut loaded = round_trip(&model);
+    let loaded = round_trip(&model);
     // 0.5·2 - 1·1 + 0.25 = 0.25
     assert_eq!(
         loaded.predict(&array![[2.0f32, 1.0]]).unwrap(),

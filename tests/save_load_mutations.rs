@@ -195,7 +195,7 @@ fn twenty_thousand_mutated_files_never_panic_the_loader() {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let result = Sequential::from_bytes(&bytes);
             // A file that loads must give a model that runs.
-            if let Ok(mut model) = result.as_ref().map(Clone::clone) {
+            if let Ok(model) = result.as_ref().map(Clone::clone) {
                 let x = Array2::<f32>::zeros((2, model.input_dim()));
                 if model.input_dim() <= 1 << 12 {
                     let _ = model.predict(&x);

@@ -14,7 +14,7 @@ use ndarray::Array2;
 use ndnet::Sequential;
 
 fn load_and_run(bytes: &[u8]) {
-    if let Ok(mut model) = Sequential::from_bytes(bytes) {
+    if let Ok(model) = Sequential::from_bytes(bytes) {
         if model.input_dim() <= 1 << 12 {
             let _ = model.predict(&Array2::<f32>::zeros((2, model.input_dim())));
         }

@@ -20,6 +20,8 @@
 //! | `model.compile(loss='binary_crossentropy', optimizer=sgd, metrics=['accuracy'])` | `model.compile(BinaryCrossentropy, sgd)?;` (accuracy is always reported) |
 //! | `model.summary()` | `model.summary();` or `println!("{model}")` |
 //! | `np.random.seed(7)` | `Sequential::new(60).with_seed(7)`: one seed per model drives weights, shuffling and dropout masks |
+//! | `model.add(ReLU())`, `LeakyReLU(0.3)`, `Activation('tanh')` | `model.add(layers::relu())?`, `layers::leaky_relu(0.3)`, `ActivationLayer::new(Activation::Tanh)` |
+//! | `model.layers[1].name`, `.get_config()` | `model.layers()[1].name()`, `model.layers()[1].config()` |
 //!
 //! An error in a layer's arguments (a rate of 1.0, zero units) is reported by `add` with the
 //! layer's position, where Keras raises at construction or at the first call.
@@ -36,7 +38,7 @@
 //! | `callbacks=[EarlyStopping(monitor='val_loss', patience=5, restore_best_weights=True)]` | `model.fit_with_callbacks(&x, &y, &options, &mut [&mut EarlyStopping::new(Metric::ValLoss).patience(5).restore_best_weights(true)])?` |
 //! | `LearningRateScheduler(f)` | `LearningRateScheduler::new(f)` (epoch, current rate → new rate) |
 //! | `loss, acc = model.evaluate(X, Y)` | `let e = model.evaluate(&x, &y)?; (e.loss, e.accuracy)` |
-//! | `model.predict(X)` (dropout off) | `model.predict(&x)?` (dropout off: [`Mode::Eval`](crate::layers::Mode)) |
+//! | `model.predict(X)` (dropout off) | `model.predict(&x)?` (dropout off: [`Mode::Eval`](crate::layers::Mode); through `&model`, from any number of threads at once) |
 //! | `(model.predict(X) > 0.5).astype(int)` | `model.predict_classes(&x)?` |
 //! | `model(X, training=True)` (one stochastic pass) | `model.forward(&x, Mode::Train)?` |
 //! | `model.get_weights()` / `set_weights(w)` | `model.get_weights()` / `model.set_weights(&w)?` (the same order: kernel `(inputs, units)`, then bias, layer by layer) |
@@ -99,6 +101,13 @@
 //! - The mode is explicit: every forward pass takes [`Mode::Train`](crate::layers::Mode) or
 //!   `Mode::Eval`, so dropout is never silently on at evaluation nor silently off in a
 //!   training loop. `fit` trains in `Train`; `predict` and `evaluate` run in `Eval`.
+//! - Inference borrows the model immutably: `predict`, `predict_proba`, `predict_classes` and
+//!   `evaluate` take `&self`, and a `Sequential` is `Send + Sync`, so one trained model can
+//!   serve several threads (a web service, a rayon pool) without a lock or a copy.
+//! - A custom layer writes its own backward pass: where Keras subclasses `Layer` with
+//!   `build(input_shape)` and `call(x, training)` and differentiates automatically, an ndnet
+//!   layer implements [`Layer`](crate::layers::Layer): `build`, `infer` (inference), optionally
+//!   `forward` (training), `backward` and `config`, and derives `Clone`.
 //! - Everything is `f32` and seeded: the same seed gives bitwise the same run, for any number of
 //!   threads.
 //! - Errors are values: every public function returns [`crate::Result`]; nothing panics on bad

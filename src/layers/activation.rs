@@ -1,29 +1,33 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rand::rngs::SmallRng;
 
-use super::{Layer, LayerConfig, Mode, check_backward, check_forward};
+use super::{GradWrt, Layer, LayerConfig, check_backward_same, check_forward_same};
 use crate::activation::Activation;
 use crate::error::Result;
 
 /// A layer that applies an [`Activation`] to its input (Keras's `Activation('relu')`).
 ///
-/// The named layers [`ReLU`], [`Sigmoid`], [`Tanh`], [`Softmax`], [`LeakyReLU`] and [`Linear`]
-/// build one of these.
+/// [`relu`], [`sigmoid`], [`tanh`], [`softmax`], [`leaky_relu`] and [`linear`] build the
+/// common ones (Keras's `ReLU()`, `LeakyReLU(alpha)`, …).
+///
+/// ```
+/// use ndnet::prelude::*;
+/// use ndnet::layers::relu;
+/// let mut model = Sequential::new(2);
+/// model.add(relu())?;
+/// model.add(ActivationLayer::new(Activation::Tanh))?;
+/// assert_eq!(model.predict(&ndarray::array![[-1.0f32, 0.0]])?, ndarray::array![[0.0, 0.0]]);
+/// # Ok::<(), ndnet::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ActivationLayer {
     activation: Activation,
-    width: usize,
-    skip_grad: bool,
 }
 
 impl ActivationLayer {
     /// A layer applying `activation`.
     pub fn new(activation: Activation) -> Self {
-        ActivationLayer {
-            activation,
-            width: 0,
-            skip_grad: false,
-        }
+        ActivationLayer { activation }
     }
 
     /// The activation applied.
@@ -33,31 +37,13 @@ impl ActivationLayer {
 }
 
 impl Layer for ActivationLayer {
-    fn kind(&self) -> &'static str {
-        "Activation"
-    }
-
     fn build(&mut self, input_dim: usize, _rng: &mut SmallRng) -> Result<usize> {
         self.activation.validate("Activation")?;
-        self.width = input_dim;
         Ok(input_dim)
     }
 
-    fn input_dim(&self) -> usize {
-        self.width
-    }
-
-    fn output_dim(&self) -> usize {
-        self.width
-    }
-
-    fn forward(
-        &mut self,
-        input: ArrayView2<f32>,
-        mut output: ArrayViewMut2<f32>,
-        _mode: Mode,
-    ) -> Result<()> {
-        check_forward("Activation", (self.width, self.width), &input, &output)?;
+    fn infer(&self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>) -> Result<()> {
+        check_forward_same("Activation", &input, &output)?;
         output.assign(&input);
         self.activation.apply(output);
         Ok(())
@@ -69,20 +55,14 @@ impl Layer for ActivationLayer {
         output: ArrayView2<f32>,
         mut grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
+        wrt: GradWrt,
     ) -> Result<()> {
-        let dims = (self.width, self.width);
-        check_backward(
-            "Activation",
-            dims,
-            &input,
-            &output,
-            &grad_output,
-            grad_input.as_ref(),
-        )?;
+        let gi = grad_input.as_ref();
+        check_backward_same("Activation", &input, &output, &grad_output, gi)?;
         let Some(mut gi) = grad_input else {
             return Ok(());
         };
-        if !self.skip_grad {
+        if wrt == GradWrt::Output {
             self.activation.backward(output, grad_output.view_mut())?;
         }
         gi.assign(&grad_output);
@@ -93,65 +73,39 @@ impl Layer for ActivationLayer {
         Some(self.activation)
     }
 
-    fn set_skip_output_activation_grad(&mut self, skip: bool) {
-        self.skip_grad = skip;
-    }
-
     fn config(&self) -> LayerConfig {
         LayerConfig::Activation(self.activation)
     }
-
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
-    }
 }
 
-macro_rules! named_activation {
-    ($(#[$doc:meta])* $name:ident => $act:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, Default)]
-        pub struct $name;
-
-        impl $name {
-            /// Builds the activation layer.
-            #[allow(clippy::new_ret_no_self)]
-            pub fn new() -> ActivationLayer {
-                ActivationLayer::new($act)
-            }
-        }
-    };
+/// A ReLU layer, Keras's `ReLU()`: [`ActivationLayer`] with [`Activation::Relu`].
+pub fn relu() -> ActivationLayer {
+    ActivationLayer::new(Activation::Relu)
 }
 
-named_activation!(
-    /// ReLU layer: `ReLU::new()` builds an [`ActivationLayer`] with [`Activation::Relu`].
-    ReLU => Activation::Relu
-);
-named_activation!(
-    /// Sigmoid layer: `Sigmoid::new()` builds an [`ActivationLayer`] with [`Activation::Sigmoid`].
-    Sigmoid => Activation::Sigmoid
-);
-named_activation!(
-    /// Tanh layer: `Tanh::new()` builds an [`ActivationLayer`] with [`Activation::Tanh`].
-    Tanh => Activation::Tanh
-);
-named_activation!(
-    /// Softmax layer: `Softmax::new()` builds an [`ActivationLayer`] with [`Activation::Softmax`].
-    Softmax => Activation::Softmax
-);
-named_activation!(
-    /// Linear (identity) layer: `Linear::new()` builds an [`ActivationLayer`] with
-    /// [`Activation::Linear`].
-    Linear => Activation::Linear
-);
+/// A sigmoid layer: [`ActivationLayer`] with [`Activation::Sigmoid`].
+pub fn sigmoid() -> ActivationLayer {
+    ActivationLayer::new(Activation::Sigmoid)
+}
 
-/// Leaky ReLU layer with slope `alpha` for negative inputs (Keras default 0.3).
-#[derive(Debug, Clone, Copy)]
-pub struct LeakyReLU;
+/// A tanh layer: [`ActivationLayer`] with [`Activation::Tanh`].
+pub fn tanh() -> ActivationLayer {
+    ActivationLayer::new(Activation::Tanh)
+}
 
-impl LeakyReLU {
-    /// Builds the activation layer with the given slope.
-    #[allow(clippy::new_ret_no_self)]
-    pub fn new(alpha: f32) -> ActivationLayer {
-        ActivationLayer::new(Activation::LeakyRelu { alpha })
-    }
+/// A softmax layer, Keras's `Softmax()`: [`ActivationLayer`] with [`Activation::Softmax`].
+pub fn softmax() -> ActivationLayer {
+    ActivationLayer::new(Activation::Softmax)
+}
+
+/// A linear (identity) layer: [`ActivationLayer`] with [`Activation::Linear`].
+pub fn linear() -> ActivationLayer {
+    ActivationLayer::new(Activation::Linear)
+}
+
+/// A leaky ReLU layer with slope `alpha` for negative inputs, Keras's `LeakyReLU(alpha)` (Keras's
+/// default is 0.3): [`ActivationLayer`] with [`Activation::LeakyRelu`]. The slope is validated
+/// when the layer is added to a model.
+pub fn leaky_relu(alpha: f32) -> ActivationLayer {
+    ActivationLayer::new(Activation::LeakyRelu { alpha })
 }

@@ -1,10 +1,10 @@
-use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewMut2, Axis, Ix1, Ix2};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMut2, Axis};
 use rand::rngs::SmallRng;
 
-use super::{Layer, LayerConfig, Mode, Param, check_backward, check_forward, check_shape};
+use super::{GradWrt, Layer, LayerConfig, Mode, Param, check_backward, check_forward, check_shape};
 use crate::activation::Activation;
 use crate::constraints::Constraint;
-use crate::error::{Error, Result, check_weight_count};
+use crate::error::{Error, Result};
 use crate::init::{Initializer, try_vec, try_zeros2};
 use crate::kernels::elementwise::zip2;
 use crate::kernels::gemm::gemm;
@@ -36,7 +36,6 @@ pub struct Dense {
     kernel_constraint: Option<Box<dyn Constraint>>,
     bias_constraint: Option<Box<dyn Constraint>>,
     kernel_regularizer: Option<Regularizer>,
-    skip_activation_grad: bool,
     kernel: Array2<f32>,
     bias: Array1<f32>,
     kernel_grad: Array2<f32>,
@@ -57,7 +56,6 @@ impl Dense {
             kernel_constraint: None,
             bias_constraint: None,
             kernel_regularizer: None,
-            skip_activation_grad: false,
             kernel: Array2::zeros((0, 0)),
             bias: Array1::zeros(0),
             kernel_grad: Array2::zeros((0, 0)),
@@ -122,13 +120,23 @@ impl Dense {
     pub fn bias(&self) -> &Array1<f32> {
         &self.bias
     }
+
+    /// `output = activation(input · W + b)` after the shape checks, with `pack` as the
+    /// products' scratch.
+    fn affine(
+        &self,
+        input: ArrayView2<f32>,
+        mut output: ArrayViewMut2<f32>,
+        pack: &mut Vec<f32>,
+    ) -> Result<()> {
+        check_forward("Dense", self.kernel.dim(), &input, &output)?;
+        gemm(1.0, &input, &self.kernel.view(), 0.0, &mut output, pack)?;
+        let bias = self.use_bias.then(|| self.bias.view());
+        self.activation.apply_with_bias(output, bias)
+    }
 }
 
 impl Layer for Dense {
-    fn kind(&self) -> &'static str {
-        "Dense"
-    }
-
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
         if self.units == 0 {
             return Err(Error::param("Dense", "units", 0, "must be at least 1"));
@@ -157,32 +165,22 @@ impl Layer for Dense {
         Ok(self.units)
     }
 
-    fn input_dim(&self) -> usize {
-        self.kernel.nrows()
+    /// The products' scratch is allocated for the call.
+    fn infer(&self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>) -> Result<()> {
+        self.affine(input, output, &mut Vec::new())
     }
 
-    fn output_dim(&self) -> usize {
-        self.kernel.ncols()
-    }
-
+    /// As [`infer`](Layer::infer) in every mode, on the layer's own scratch (grown once).
     fn forward(
         &mut self,
         input: ArrayView2<f32>,
-        mut output: ArrayViewMut2<f32>,
+        output: ArrayViewMut2<f32>,
         _mode: Mode,
     ) -> Result<()> {
-        let dims = (self.input_dim(), self.output_dim());
-        check_forward("Dense", dims, &input, &output)?;
-        gemm(
-            1.0,
-            &input,
-            &self.kernel.view(),
-            0.0,
-            &mut output,
-            &mut self.pack,
-        )?;
-        let bias = self.use_bias.then(|| self.bias.view());
-        self.activation.apply_with_bias(output, bias)
+        let mut pack = std::mem::take(&mut self.pack);
+        let result = self.affine(input, output, &mut pack);
+        self.pack = pack;
+        result
     }
 
     fn backward(
@@ -191,8 +189,9 @@ impl Layer for Dense {
         output: ArrayView2<f32>,
         mut grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
+        wrt: GradWrt,
     ) -> Result<()> {
-        let dims = (self.input_dim(), self.output_dim());
+        let dims = self.kernel.dim();
         check_backward(
             "Dense",
             dims,
@@ -206,14 +205,14 @@ impl Layer for Dense {
             let found = [self.bias_grad.len(), 1];
             check_shape("Dense", "bias (build the layer again)", (dims.1, 1), &found)?;
         }
-        if !self.skip_activation_grad {
+        if wrt == GradWrt::Output {
             self.activation.backward(output, grad_output.view_mut())?;
         }
         gemm(
             1.0,
             &input.t(),
             &grad_output.view(),
-            1.0,
+            0.0,
             &mut self.kernel_grad.view_mut(),
             &mut self.pack,
         )?;
@@ -221,6 +220,7 @@ impl Layer for Dense {
             r.add_gradient(self.kernel.view(), self.kernel_grad.view_mut());
         }
         if self.use_bias {
+            self.bias_grad.fill(0.0);
             let mut bias_grad = self.bias_grad.view_mut().insert_axis(Axis(0));
             for row in grad_output.rows() {
                 zip2(bias_grad.view_mut(), row.insert_axis(Axis(0)), |b, g| {
@@ -241,18 +241,6 @@ impl Layer for Dense {
         Ok(())
     }
 
-    fn zero_grad(&mut self) {
-        for g in [
-            self.kernel_grad.as_slice_mut(),
-            self.bias_grad.as_slice_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            g.fill(0.0);
-        }
-    }
-
     fn visit_params(&mut self, f: &mut dyn FnMut(Param<'_>)) {
         f(Param {
             name: "kernel",
@@ -270,46 +258,11 @@ impl Layer for Dense {
         }
     }
 
-    fn param_count(&self) -> usize {
-        self.kernel.len() + self.bias.len()
-    }
-
-    fn weights(&self) -> Vec<ArrayD<f32>> {
-        let mut w = vec![self.kernel.clone().into_dyn()];
+    fn visit_weights(&self, f: &mut dyn FnMut(&'static str, ArrayViewD<'_, f32>)) {
+        f("kernel", self.kernel.view().into_dyn());
         if self.use_bias {
-            w.push(self.bias.clone().into_dyn());
+            f("bias", self.bias.view().into_dyn());
         }
-        w
-    }
-
-    fn set_weights(&mut self, weights: &[ArrayD<f32>]) -> Result<()> {
-        let expected = 1 + usize::from(self.use_bias);
-        check_weight_count("Dense", expected, weights.len())?;
-        let kernel = weights[0]
-            .view()
-            .into_dimensionality::<Ix2>()
-            .ok()
-            .filter(|k| k.dim() == self.kernel.dim())
-            .ok_or_else(|| Error::ShapeMismatch {
-                what: "Dense kernel".into(),
-                expected: self.kernel.shape().to_vec(),
-                found: weights[0].shape().to_vec(),
-            })?;
-        if self.use_bias {
-            let bias = weights[1]
-                .view()
-                .into_dimensionality::<Ix1>()
-                .ok()
-                .filter(|b| b.len() == self.bias.len())
-                .ok_or_else(|| Error::ShapeMismatch {
-                    what: "Dense bias".into(),
-                    expected: self.bias.shape().to_vec(),
-                    found: weights[1].shape().to_vec(),
-                })?;
-            self.bias.assign(&bias);
-        }
-        self.kernel.assign(&kernel);
-        Ok(())
     }
 
     fn regularization_loss(&self) -> f32 {
@@ -319,10 +272,6 @@ impl Layer for Dense {
 
     fn output_activation(&self) -> Option<Activation> {
         Some(self.activation)
-    }
-
-    fn set_skip_output_activation_grad(&mut self, skip: bool) {
-        self.skip_activation_grad = skip;
     }
 
     fn config(&self) -> LayerConfig {
@@ -336,9 +285,5 @@ impl Layer for Dense {
             bias_constraint: self.bias_constraint.as_ref().map(|c| c.config()),
             kernel_regularizer: self.kernel_regularizer,
         }
-    }
-
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
     }
 }

@@ -2,7 +2,10 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 
-use super::{Layer, LayerConfig, Masks, Mode, check_backward, check_forward, check_shape};
+use super::{
+    GradWrt, Layer, LayerConfig, Masks, Mode, check_backward_same, check_forward_same, check_shape,
+    identity,
+};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip3;
 
@@ -31,16 +34,10 @@ use crate::kernels::elementwise::zip3;
 #[derive(Debug, Clone)]
 pub struct Dropout {
     rate: f32,
-    width: usize,
     threshold: u64,
     scale: f32,
-    rng: SmallRng,
-    /// Scaled mask `m / (1 - rate)` of the last training forward pass (rows may exceed the batch).
-    mask: Array2<f32>,
-    masked: bool,
-    /// Rows of the last forward pass.
-    rows: usize,
-    masks: Masks,
+    /// The generator and the scaled mask `m / (1 - rate)` of the last sampling pass.
+    noise: NoiseBuffer,
 }
 
 impl Dropout {
@@ -48,14 +45,9 @@ impl Dropout {
     pub fn new(rate: f32) -> Self {
         Dropout {
             rate,
-            width: 0,
             threshold: 0,
             scale: 1.0,
-            rng: SmallRng::seed_from_u64(0),
-            mask: Array2::zeros((0, 0)),
-            masked: false,
-            rows: 0,
-            masks: Masks::PerRow,
+            noise: NoiseBuffer::new(),
         }
     }
 
@@ -135,13 +127,108 @@ pub(crate) fn fill_mask(
     }
 }
 
+/// What the width-preserving noise layers share: the generator they draw from, the per-element
+/// factors of their last sampling pass (a mask or multiplicative noise, kept for `backward`),
+/// whether that pass sampled at all, its rows, and how Monte-Carlo passes share a draw. Each layer
+/// keeps only its draw and its combine.
+#[derive(Debug, Clone)]
+pub(crate) struct NoiseBuffer {
+    rng: SmallRng,
+    /// The factors of the last sampling pass (rows may exceed the batch; grown once).
+    factors: Array2<f32>,
+    /// Whether the last forward pass sampled (otherwise it was the identity).
+    active: bool,
+    /// Rows of the last forward pass.
+    rows: usize,
+    masks: Masks,
+}
+
+impl NoiseBuffer {
+    pub(crate) fn new() -> Self {
+        NoiseBuffer {
+            rng: SmallRng::seed_from_u64(0),
+            factors: Array2::zeros((0, 0)),
+            active: false,
+            rows: 0,
+            masks: Masks::PerRow,
+        }
+    }
+
+    /// At `build`: a generator seeded from `rng`, no pass yet, one mask per row.
+    pub(crate) fn build(&mut self, rng: &mut SmallRng) {
+        *self = NoiseBuffer {
+            rng: SmallRng::from_rng(rng),
+            ..NoiseBuffer::new()
+        };
+    }
+
+    /// See [`Layer::reseed`].
+    pub(crate) fn reseed(&mut self, seed: u64, masks: Masks) {
+        self.rng = SmallRng::seed_from_u64(seed);
+        self.masks = masks;
+    }
+
+    /// A forward pass of layer `kind` in `mode`: the identity unless `sample`; otherwise the
+    /// factors are drawn by `draw` (all rows, or the first row repeated when `mode` shares one
+    /// draw across the batch) and `output = combine(input, factor)` element by element.
+    pub(crate) fn forward(
+        &mut self,
+        kind: &str,
+        (input, mut output): (ArrayView2<f32>, ArrayViewMut2<f32>),
+        (mode, sample): (Mode, bool),
+        mut draw: impl FnMut(&mut SmallRng, ArrayViewMut2<f32>),
+        combine: impl Fn(f32, f32) -> f32,
+    ) -> Result<()> {
+        check_forward_same(kind, &input, &output)?;
+        self.rows = input.nrows();
+        self.active = sample;
+        if !sample {
+            output.assign(&input);
+            return Ok(());
+        }
+        let rng = &mut self.rng;
+        let mut factors = first_rows(&mut self.factors, input.nrows(), input.ncols());
+        draw_rows(factors.view_mut(), shared_draw(mode, self.masks), |f| {
+            draw(rng, f)
+        });
+        zip3(output, input, factors.view(), |y, x, f| *y = combine(x, f));
+        Ok(())
+    }
+
+    /// The backward pass of layer `kind`: `grad_input = grad_output · factor` with the factors
+    /// of the last forward pass, or a copy when that pass was the identity.
+    pub(crate) fn backward(
+        &self,
+        kind: &str,
+        (input, output): (ArrayView2<f32>, ArrayView2<f32>),
+        grad_output: ArrayViewMut2<f32>,
+        grad_input: Option<ArrayViewMut2<f32>>,
+    ) -> Result<()> {
+        let gi = grad_input.as_ref();
+        check_backward_same(kind, &input, &output, &grad_output, gi)?;
+        let Some(mut gi) = grad_input else {
+            return Ok(());
+        };
+        if !self.active {
+            gi.assign(&grad_output);
+            return Ok(());
+        }
+        // The factors of the last forward pass: its rows, and only those.
+        check_shape(
+            kind,
+            "backward: grad_output (the rows of the last training forward)",
+            (self.rows, self.factors.ncols()),
+            grad_output.shape(),
+        )?;
+        let f = self.factors.slice(s![..self.rows, ..]);
+        zip3(gi, grad_output.view(), f, |gi, g, f| *gi = g * f);
+        Ok(())
+    }
+}
+
 /// Fills `buf` by `draw`: all of it, or, when `shared`, its first row, which is then copied to
 /// the other rows (one draw for the whole batch).
-pub(crate) fn draw_rows(
-    buf: ArrayViewMut2<f32>,
-    shared: bool,
-    mut draw: impl FnMut(ArrayViewMut2<f32>),
-) {
+fn draw_rows(buf: ArrayViewMut2<f32>, shared: bool, mut draw: impl FnMut(ArrayViewMut2<f32>)) {
     if !shared || buf.nrows() <= 1 {
         draw(buf);
         return;
@@ -154,96 +241,45 @@ pub(crate) fn draw_rows(
 }
 
 /// Whether a forward pass in `mode` shares one draw across the rows of the batch.
-pub(crate) fn shared_draw(mode: Mode, masks: Masks) -> bool {
+fn shared_draw(mode: Mode, masks: Masks) -> bool {
     mode == Mode::McDropout && masks == Masks::PerBatch
 }
 
 /// The first `rows` rows of `buf`, which grows (once) when it has fewer.
-pub(crate) fn first_rows(
-    buf: &mut Array2<f32>,
-    rows: usize,
-    width: usize,
-) -> ArrayViewMut2<'_, f32> {
+fn first_rows(buf: &mut Array2<f32>, rows: usize, width: usize) -> ArrayViewMut2<'_, f32> {
     if buf.nrows() < rows || buf.ncols() != width {
         *buf = Array2::zeros((rows, width));
     }
     buf.slice_mut(s![..rows, ..])
 }
 
-/// `grad_input = grad_output · factor` with the factors of the last training batch, or a copy
-/// when the layer was the identity.
-pub(crate) fn backward_scaled(
-    kind: &str,
-    active: bool,
-    factors: &Array2<f32>,
-    rows: usize,
-    grad_output: ArrayViewMut2<f32>,
-    grad_input: Option<ArrayViewMut2<f32>>,
-) -> Result<()> {
-    let Some(mut gi) = grad_input else {
-        return Ok(());
-    };
-    if !active {
-        gi.assign(&grad_output);
-        return Ok(());
-    }
-    // The factors of the last forward pass: its rows, and only those.
-    check_shape(
-        kind,
-        "backward: grad_output (the rows of the last training forward)",
-        (rows, factors.ncols()),
-        grad_output.shape(),
-    )?;
-    let f = factors.slice(s![..rows, ..]);
-    zip3(gi, grad_output.view(), f, |gi, g, f| *gi = g * f);
-    Ok(())
-}
-
 impl Layer for Dropout {
-    fn kind(&self) -> &'static str {
-        "Dropout"
-    }
-
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
         check_rate("Dropout", self.rate)?;
-        self.width = input_dim;
         self.threshold = drop_threshold(self.rate);
         self.scale = 1.0 / (1.0 - self.rate);
-        self.rng = SmallRng::from_rng(rng);
-        self.mask = Array2::zeros((0, input_dim));
-        self.masked = false;
-        self.masks = Masks::PerRow;
+        self.noise.build(rng);
         Ok(input_dim)
     }
 
-    fn input_dim(&self) -> usize {
-        self.width
-    }
-
-    fn output_dim(&self) -> usize {
-        self.width
+    fn infer(&self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>) -> Result<()> {
+        identity("Dropout", input, output)
     }
 
     fn forward(
         &mut self,
         input: ArrayView2<f32>,
-        mut output: ArrayViewMut2<f32>,
+        output: ArrayViewMut2<f32>,
         mode: Mode,
     ) -> Result<()> {
-        check_forward("Dropout", (self.width, self.width), &input, &output)?;
-        self.rows = input.nrows();
-        self.masked = self.draws_noise(mode);
-        if !self.masked {
-            output.assign(&input);
-            return Ok(());
-        }
-        let (rng, threshold, scale) = (&mut self.rng, self.threshold, self.scale);
-        let mut mask = first_rows(&mut self.mask, input.nrows(), self.width);
-        draw_rows(mask.view_mut(), shared_draw(mode, self.masks), |m| {
-            fill_mask(rng, m, threshold, scale)
-        });
-        zip3(output, input, mask.view(), |y, x, m| *y = x * m);
-        Ok(())
+        let (threshold, scale) = (self.threshold, self.scale);
+        self.noise.forward(
+            "Dropout",
+            (input, output),
+            (mode, self.draws_noise(mode)),
+            |rng, m| fill_mask(rng, m, threshold, scale),
+            |x, m| x * m,
+        )
     }
 
     fn backward(
@@ -252,19 +288,11 @@ impl Layer for Dropout {
         output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
+        _wrt: GradWrt,
     ) -> Result<()> {
-        let dims = (self.width, self.width);
-        let gi = grad_input.as_ref();
-        check_backward("Dropout", dims, &input, &output, &grad_output, gi)?;
-        let rows = self.rows;
-        backward_scaled(
-            "Dropout",
-            self.masked,
-            &self.mask,
-            rows,
-            grad_output,
-            grad_input,
-        )
+        let views = (input, output);
+        self.noise
+            .backward("Dropout", views, grad_output, grad_input)
     }
 
     fn draws_noise(&self, mode: Mode) -> bool {
@@ -272,8 +300,7 @@ impl Layer for Dropout {
     }
 
     fn reseed(&mut self, seed: u64, masks: Masks) {
-        self.rng = SmallRng::seed_from_u64(seed);
-        self.masks = masks;
+        self.noise.reseed(seed, masks);
     }
 
     fn set_dropout_rate(&mut self, rate: f32) -> Result<bool> {
@@ -283,9 +310,5 @@ impl Layer for Dropout {
 
     fn config(&self) -> LayerConfig {
         LayerConfig::Dropout { rate: self.rate }
-    }
-
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
     }
 }

@@ -1,33 +1,40 @@
 //! Layers: the [`Layer`] trait and its implementations.
 //!
-//! A layer maps a batch `(rows, input_dim)` to `(rows, output_dim)`. The model owns the
-//! activation and gradient buffers and hands the layer views into them; the layers here keep
-//! their own scratch (dropout masks, packing space for the matrix products) and grow it once, so
-//! `forward` and `backward` allocate nothing after the first batch (the matrix products use
-//! SIMD kernels on x86-64 CPUs with AVX2+FMA or AVX-512, a portable kernel elsewhere or when
-//! `NDNET_PORTABLE=1`; all give bitwise the same results). Both check the shapes of the views
-//! they are given and return [`Error::ShapeMismatch`] on a mismatch.
+//! A layer maps a batch `(rows, input_dim)` to `(rows, output_dim)`. The model owns the widths,
+//! the names and the activation and gradient buffers, and hands the layer views into them.
+//! Inference ([`Layer::infer`]) goes through `&self` and may allocate scratch per call; for
+//! training, the layers here keep their own scratch (dropout masks, packing space for the matrix
+//! products) and grow it once, so [`Layer::forward`] and [`Layer::backward`] allocate nothing
+//! after the first batch (the matrix products use SIMD kernels on x86-64 CPUs with AVX2+FMA or
+//! AVX-512, a portable kernel elsewhere or when `NDNET_PORTABLE=1`; all give bitwise the same
+//! results). All three check the shapes of the views they are given and return
+//! [`Error::ShapeMismatch`] on a mismatch.
+//!
+//! The activation layers are [`ActivationLayer`]s, built by [`relu`], [`sigmoid`], [`tanh`],
+//! [`softmax`], [`leaky_relu`] and [`linear`] or by `ActivationLayer::new(activation)`.
 
 mod activation;
+mod config;
 mod dense;
 mod dropout;
 mod noise;
 mod normalization;
 
-pub use activation::{ActivationLayer, LeakyReLU, Linear, ReLU, Sigmoid, Softmax, Tanh};
+pub use activation::{ActivationLayer, leaky_relu, linear, relu, sigmoid, softmax, tanh};
+pub use config::LayerConfig;
+pub(crate) use config::weight_name;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use noise::{AlphaDropout, GaussianDropout, GaussianNoise};
 pub use normalization::Normalization;
 
-use ndarray::{ArrayD, ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2};
 use rand::rngs::SmallRng;
 
 use crate::activation::Activation;
-use crate::constraints::{Constraint, ConstraintConfig};
+use crate::clone_box::clone_box_trait;
+use crate::constraints::Constraint;
 use crate::error::{Error, Result};
-use crate::init::Initializer;
-use crate::regularizers::Regularizer;
 
 /// Whether a forward pass is part of training (dropout active), inference (dropout off), or a
 /// Monte-Carlo dropout pass (dropout active, everything else as at inference).
@@ -88,183 +95,123 @@ pub struct Param<'a> {
     pub constraint: Option<&'a dyn Constraint>,
 }
 
-/// A layer as plain data: its type and hyper-parameters, without weights. It is what a saved
-/// model stores for each layer (in JSON, as `{"class_name": "Dropout", "config": {"rate": 0.2}}`),
-/// and [`build`](LayerConfig::build) turns it back into a layer.
+/// What the `grad_output` handed to [`Layer::backward`] is the gradient of.
 ///
-/// ```
-/// use ndnet::prelude::*;
-/// use ndnet::layers::LayerConfig;
-/// let config = Dropout::new(0.2).config();
-/// assert_eq!(config, LayerConfig::Dropout { rate: 0.2 });
-/// let mut model = Sequential::new(4);
-/// model.add(config.build()?)?;
-/// assert_eq!(model.layers()[0].config(), config);
-/// # Ok::<(), ndnet::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(tag = "class_name", content = "config")
-)]
-#[non_exhaustive]
-pub enum LayerConfig {
-    /// A fully connected layer.
-    Dense {
-        /// Output width.
-        units: usize,
-        /// Activation applied after the affine map.
-        activation: Activation,
-        /// Whether the layer has a bias.
-        use_bias: bool,
-        /// Kernel initializer.
-        kernel_initializer: Initializer,
-        /// Bias initializer.
-        bias_initializer: Initializer,
-        /// Kernel constraint.
-        kernel_constraint: Option<ConstraintConfig>,
-        /// Bias constraint.
-        bias_constraint: Option<ConstraintConfig>,
-        /// L1/L2 penalty on the kernel.
-        kernel_regularizer: Option<Regularizer>,
-    },
-    /// Dropout with its rate.
-    Dropout {
-        /// Probability of dropping a unit.
-        rate: f32,
-    },
-    /// Multiplicative Gaussian noise `N(1, rate / (1 - rate))`.
-    GaussianDropout {
-        /// Drop probability the noise stands for.
-        rate: f32,
-    },
-    /// Additive Gaussian noise `N(0, stddev²)`.
-    GaussianNoise {
-        /// Standard deviation of the noise.
-        stddev: f32,
-    },
-    /// Dropout that keeps SELU activations standardized.
-    AlphaDropout {
-        /// Probability of dropping a unit.
-        rate: f32,
-    },
-    /// A stand-alone activation layer.
-    Activation(Activation),
-    /// Per-feature standardization; its mean and scale are saved as its weights.
-    Normalization,
-    /// A layer defined outside this crate, known only by its kind; it cannot be rebuilt.
-    Custom {
-        /// What [`Layer::kind`] returned.
-        kind: String,
-    },
+/// The model passes [`PreActivation`](GradWrt::PreActivation) to its last layer when the loss
+/// computes the gradient w.r.t. the pre-activation of that layer's
+/// [`output_activation`](Layer::output_activation) (sigmoid + binary cross-entropy, softmax +
+/// categorical cross-entropy: `p - y` over the batch, which stays finite where the activation
+/// saturates), and [`Output`](GradWrt::Output) everywhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum GradWrt {
+    /// dLoss/dOutput: the layer applies its output activation's derivative itself.
+    #[default]
+    Output,
+    /// dLoss/dPre-activation: the derivative of the layer's output activation is already in
+    /// it, so the layer skips that step. Layers without an output activation treat it as
+    /// [`Output`](GradWrt::Output).
+    PreActivation,
 }
 
-impl LayerConfig {
-    /// A new, unbuilt layer with this configuration: add it to a model to validate its
-    /// hyper-parameters and initialize its weights. A `Custom` layer or constraint cannot be
-    /// rebuilt and gives an error.
-    pub fn build(&self) -> Result<Box<dyn Layer>> {
-        Ok(match self {
-            LayerConfig::Dense {
-                units,
-                activation,
-                use_bias,
-                kernel_initializer,
-                bias_initializer,
-                kernel_constraint,
-                bias_constraint,
-                kernel_regularizer,
-            } => {
-                let mut d = Dense::new(*units)
-                    .activation(*activation)
-                    .use_bias(*use_bias)
-                    .kernel_initializer(*kernel_initializer)
-                    .bias_initializer(*bias_initializer);
-                if let Some(c) = kernel_constraint {
-                    d = d.kernel_constraint(c.build()?);
-                }
-                if let Some(c) = bias_constraint {
-                    d = d.bias_constraint(c.build()?);
-                }
-                if let Some(r) = kernel_regularizer {
-                    d = d.kernel_regularizer(*r);
-                }
-                Box::new(d)
-            }
-            LayerConfig::Dropout { rate } => Box::new(Dropout::new(*rate)),
-            LayerConfig::GaussianDropout { rate } => Box::new(GaussianDropout::new(*rate)),
-            LayerConfig::GaussianNoise { stddev } => Box::new(GaussianNoise::new(*stddev)),
-            LayerConfig::AlphaDropout { rate } => Box::new(AlphaDropout::new(*rate)),
-            LayerConfig::Activation(a) => Box::new(ActivationLayer::new(*a)),
-            LayerConfig::Normalization => Box::new(Normalization::new()),
-            LayerConfig::Custom { kind } => return Err(custom_layer_error(kind)),
-        })
-    }
-
-    /// The output width and the shapes of the weights (in [`Layer::weights`] order) of a layer
-    /// with this configuration on inputs of width `input_dim`, computed without building it.
-    pub fn weight_shapes(&self, input_dim: usize) -> Result<(usize, Vec<Vec<usize>>)> {
-        match self {
-            LayerConfig::Dense {
-                units, use_bias, ..
-            } => {
-                let mut shapes = vec![vec![input_dim, *units]];
-                if *use_bias {
-                    shapes.push(vec![*units]);
-                }
-                Ok((*units, shapes))
-            }
-            LayerConfig::Normalization => Ok((input_dim, vec![vec![input_dim], vec![input_dim]])),
-            LayerConfig::Custom { kind } => Err(custom_layer_error(kind)),
-            _ => Ok((input_dim, Vec::new())),
+impl GradWrt {
+    /// What the loss computes for a last layer ending with `activation`:
+    /// [`PreActivation`](GradWrt::PreActivation) when the loss
+    /// [fuses with](crate::losses::Loss::fuses_with) it, [`Output`](GradWrt::Output) otherwise.
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// use ndnet::layers::GradWrt;
+    /// let fused = GradWrt::for_output(Some(Activation::Sigmoid), &BinaryCrossentropy);
+    /// assert_eq!(fused, GradWrt::PreActivation);
+    /// assert_eq!(GradWrt::for_output(Some(Activation::Sigmoid), &MeanSquaredError), GradWrt::Output);
+    /// assert_eq!(GradWrt::for_output(None, &BinaryCrossentropy), GradWrt::Output);
+    /// ```
+    pub fn for_output(activation: Option<Activation>, loss: &dyn crate::losses::Loss) -> Self {
+        match activation {
+            Some(a) if loss.fuses_with(a) => GradWrt::PreActivation,
+            _ => GradWrt::Output,
         }
     }
 }
 
-/// The Keras name of the `k`-th weight of the layer called `layer`: `dense/kernel`,
-/// `dense/bias` (then `dense/weight_2`, … for a layer with more).
-pub(crate) fn weight_name(layer: &str, k: usize) -> String {
-    match k {
-        0 => format!("{layer}/kernel"),
-        1 => format!("{layer}/bias"),
-        _ => format!("{layer}/weight_{k}"),
-    }
-}
-
-fn custom_layer_error(kind: &str) -> Error {
-    Error::param(
-        "LayerConfig",
-        "class_name",
-        kind,
-        "a layer defined outside ndnet cannot be rebuilt from its config",
-    )
-}
+clone_box_trait!(
+    /// `clone_box` for [`Layer`]: implemented for every layer that is `Clone`, which gives
+    /// `Clone` for `Box<dyn Layer>`. A layer defined outside the crate derives `Clone` and gets
+    /// it.
+    LayerClone for Layer
+);
 
 /// A layer of a [`Sequential`](crate::Sequential) model.
 ///
-/// The trait is object-safe: models hold `Box<dyn Layer>`. The model calls, in order:
+/// The trait is object-safe (models hold `Box<dyn Layer>`) and `Send + Sync`, so a trained
+/// model can predict from several threads at once. A layer keeps only its hyper-parameters,
+/// weights and scratch: the model owns the widths, the names and the activation and gradient
+/// buffers, and hands the layer views into them. The model calls, in order:
 /// [`build`](Layer::build) once (with the input width and a seeded RNG derived from the model's
-/// seed and the layer's position), then for each batch [`forward`](Layer::forward), and when
-/// training [`zero_grad`](Layer::zero_grad), [`backward`](Layer::backward) and
-/// [`visit_params`](Layer::visit_params).
-pub trait Layer: Send + std::fmt::Debug {
-    /// The layer's type name, e.g. `"Dense"`.
-    fn kind(&self) -> &'static str;
-
+/// seed and the layer's position); for inference [`infer`](Layer::infer) through `&self`; for
+/// training [`forward`](Layer::forward) in [`Mode::Train`], then [`backward`](Layer::backward)
+/// and [`visit_params`](Layer::visit_params) for the optimizer.
+///
+/// Required: `build`, `infer`, `backward` and `config` (plus `Clone` and `Debug`); a layer with
+/// weights also implements [`visit_params`](Layer::visit_params) and
+/// [`visit_weights`](Layer::visit_weights), a layer that behaves differently in training
+/// [`forward`](Layer::forward). The rest is provided.
+///
+/// ```
+/// use ndarray::{ArrayView2, ArrayViewMut2};
+/// use ndnet::layers::{GradWrt, Layer, LayerConfig};
+/// use ndnet::prelude::*;
+/// use rand::rngs::SmallRng;
+///
+/// /// `y = 2x`.
+/// #[derive(Debug, Clone)]
+/// struct Double;
+///
+/// impl Layer for Double {
+///     fn build(&mut self, input_dim: usize, _rng: &mut SmallRng) -> ndnet::Result<usize> {
+///         Ok(input_dim)
+///     }
+///     fn infer(&self, x: ArrayView2<f32>, mut y: ArrayViewMut2<f32>) -> ndnet::Result<()> {
+///         // A real layer checks the shapes first (see `infer`).
+///         y.zip_mut_with(&x, |y, &x| *y = 2.0 * x);
+///         Ok(())
+///     }
+///     fn backward(
+///         &mut self,
+///         _input: ArrayView2<f32>,
+///         _output: ArrayView2<f32>,
+///         grad_output: ArrayViewMut2<f32>,
+///         grad_input: Option<ArrayViewMut2<f32>>,
+///         _wrt: GradWrt,
+///     ) -> ndnet::Result<()> {
+///         if let Some(mut gi) = grad_input {
+///             gi.zip_mut_with(&grad_output, |gi, &g| *gi = 2.0 * g);
+///         }
+///         Ok(())
+///     }
+///     fn kind(&self) -> &'static str {
+///         "Double"
+///     }
+///     fn config(&self) -> LayerConfig {
+///         LayerConfig::Custom { kind: "Double".into() }
+///     }
+/// }
+///
+/// let mut model = Sequential::new(2);
+/// model.add(Double)?;
+/// assert_eq!(model.predict(&ndarray::array![[1.0f32, -3.0]])?, ndarray::array![[2.0, -6.0]]);
+/// assert_eq!(model.layer_names(), ["double"]);
+/// # Ok::<(), ndnet::Error>(())
+/// ```
+pub trait Layer: LayerClone + Send + Sync + std::fmt::Debug {
     /// Validates the configuration for an input of width `input_dim`, allocates and initializes
     /// the weights from `rng`, seeds any internal RNG from it, and returns the output width.
-    /// Calling it again re-initializes the layer.
+    /// Calling it again re-initializes the layer. The model records both widths.
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize>;
 
-    /// Input width the layer was built for (0 before `build`).
-    fn input_dim(&self) -> usize;
-
-    /// Output width (0 before `build`).
-    fn output_dim(&self) -> usize;
-
-    /// Computes the output of a batch: `input` is `(rows, input_dim)`, `output` is
-    /// `(rows, output_dim)` and is overwritten.
+    /// The output of a batch at inference ([`Mode::Eval`]), through `&self`: `input` is
+    /// `(rows, input_dim)`, `output` is `(rows, output_dim)` and is overwritten. It may allocate
+    /// scratch per call; the training pass is [`forward`](Layer::forward).
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] naming the layer and the operand when a shape differs from the
@@ -278,7 +225,26 @@ pub trait Layer: Send + std::fmt::Debug {
     /// model.add(Dense::new(32))?;
     /// let x = Array2::<f32>::ones((64, 4));
     /// let mut out = Array2::<f32>::zeros((1, 32)); // 1 row for 64 inputs
-    /// let result = model.layers_mut()[0].forward(x.view(), out.view_mut(), Mode::Eval);
+    /// let result = model.layers()[0].infer(x.view(), out.view_mut());
+    /// assert!(matches!(result, Err(Error::ShapeMismatch { .. })));
+    /// # Ok::<(), ndnet::Error>(())
+    /// ```
+    fn infer(&self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>) -> Result<()>;
+
+    /// The output of a batch in `mode`, with the shapes and errors of [`infer`](Layer::infer),
+    /// keeping what [`backward`](Layer::backward) needs (a dropout mask) and reusing the
+    /// layer's scratch, so that a training step allocates nothing after its first batch. The
+    /// default is [`infer`](Layer::infer), for layers that behave the same in every mode; the
+    /// result in [`Mode::Eval`] is always bitwise that of `infer`.
+    ///
+    /// ```
+    /// use ndnet::prelude::*;
+    /// use ndarray::Array2;
+    /// let mut model = Sequential::new(4);
+    /// model.add(Dense::new(32))?;
+    /// let x = Array2::<f32>::ones((64, 4));
+    /// let mut out = Array2::<f32>::zeros((1, 32)); // 1 row for 64 inputs
+    /// let result = model.layers_mut()[0].forward(x.view(), out.view_mut(), Mode::Train);
     /// assert!(matches!(result, Err(Error::ShapeMismatch { .. })));
     /// # Ok::<(), ndnet::Error>(())
     /// ```
@@ -287,16 +253,20 @@ pub trait Layer: Send + std::fmt::Debug {
         input: ArrayView2<f32>,
         output: ArrayViewMut2<f32>,
         mode: Mode,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let _ = mode;
+        self.infer(input, output)
+    }
 
     /// Back-propagates through the last `forward`: `input` and `output` are that call's
     /// `(rows, input_dim)` and `(rows, output_dim)`, `grad_output` is `(rows, output_dim)`,
     /// `grad_input` `(rows, input_dim)`.
     ///
-    /// `grad_output` holds dLoss/dOutput and may be overwritten as scratch. Parameter gradients
-    /// are *added* to the layer's gradient buffers (see [`zero_grad`](Layer::zero_grad)).
-    /// `grad_input`, when given, is overwritten with dLoss/dInput; the first layer of a model
-    /// gets `None`, which skips that work.
+    /// `grad_output` holds dLoss/dOutput, or dLoss/dPre-activation when `wrt` is
+    /// [`GradWrt::PreActivation`] (see [`GradWrt`]), and may be overwritten as scratch. The
+    /// parameter gradients (see [`visit_params`](Layer::visit_params)) are *overwritten* with
+    /// this batch's. `grad_input`, when given, is overwritten with dLoss/dInput; the first
+    /// layer of a model gets `None`, which skips that work.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] when a shape differs from the above, or (for layers that keep
@@ -308,30 +278,87 @@ pub trait Layer: Send + std::fmt::Debug {
         output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
+        wrt: GradWrt,
     ) -> Result<()>;
 
-    /// Sets the parameter gradients to zero.
-    fn zero_grad(&mut self) {}
-
-    /// Calls `f` once for each trainable tensor, always in the same order (kernel, then bias).
+    /// Calls `f` once for each trainable tensor with its gradient, always in the same order
+    /// (kernel, then bias), each seen as a matrix (a bias as `(units, 1)`). The default has
+    /// none.
     fn visit_params(&mut self, f: &mut dyn FnMut(Param<'_>)) {
         let _ = f;
     }
 
-    /// Number of trainable scalars.
+    /// Calls `f` once for each trainable tensor, read-only, in the order of
+    /// [`visit_params`](Layer::visit_params) but in Keras's shapes (a kernel
+    /// `(inputs, units)`, a bias `(units,)`), with its name. The default has none.
+    fn visit_weights(&self, f: &mut dyn FnMut(&'static str, ArrayViewD<'_, f32>)) {
+        let _ = f;
+    }
+
+    /// The layer's type name, e.g. `"Dense"`: by default the one of its
+    /// [`config`](Layer::config). A layer defined outside the crate (whose config is
+    /// [`LayerConfig::Custom`]) returns its own, which names it in the model.
+    fn kind(&self) -> &'static str {
+        self.config().kind()
+    }
+
+    /// Number of trainable scalars: the sizes of [`visit_weights`](Layer::visit_weights)' tensors.
     fn param_count(&self) -> usize {
-        0
+        let mut count = 0;
+        self.visit_weights(&mut |_, w| count += w.len());
+        count
     }
 
-    /// Copies of the weights, in Keras order (kernel `(inputs, units)`, then bias `(units,)`).
+    /// Copies of the weights, in Keras order and shapes: by default those of
+    /// [`visit_weights`](Layer::visit_weights) (kernel `(inputs, units)`, then bias
+    /// `(units,)`). A layer with saved state that is not trained (the statistics of
+    /// [`Normalization`]) returns that instead.
     fn weights(&self) -> Vec<ArrayD<f32>> {
-        Vec::new()
+        let mut weights = Vec::new();
+        self.visit_weights(&mut |_, w| weights.push(w.to_owned()));
+        weights
     }
 
-    /// Replaces the weights; shapes must match [`weights`](Layer::weights). Returns a
-    /// `ShapeMismatch` error naming the tensor otherwise.
+    /// Replaces the weights; count and shapes must match [`weights`](Layer::weights). By
+    /// default it writes the tensors of [`visit_weights`](Layer::visit_weights) through
+    /// [`visit_params`](Layer::visit_params).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] naming the tensor (or the count) otherwise; nothing is changed
+    /// then.
     fn set_weights(&mut self, weights: &[ArrayD<f32>]) -> Result<()> {
-        crate::error::check_weight_count(self.kind(), 0, weights.len())
+        let kind = self.kind();
+        let mut expected = Vec::new();
+        self.visit_weights(&mut |name, w| expected.push((name, w.shape().to_vec())));
+        crate::error::check_weight_count(kind, expected.len(), weights.len())?;
+        for ((name, shape), w) in expected.iter().zip(weights) {
+            if w.shape() != shape.as_slice() {
+                return Err(Error::ShapeMismatch {
+                    what: format!("{kind} {name}"),
+                    expected: shape.clone(),
+                    found: w.shape().to_vec(),
+                });
+            }
+        }
+        let mut sizes = Vec::new();
+        self.visit_params(&mut |p| sizes.push(p.value.len()));
+        let agree =
+            sizes.len() == weights.len() && sizes.iter().zip(weights).all(|(&n, w)| n == w.len());
+        if !agree {
+            return Err(Error::InvalidState(format!(
+                "{kind}: visit_params and visit_weights list different tensors; the layer must \
+                 override set_weights"
+            )));
+        }
+        let mut k = 0;
+        self.visit_params(&mut |mut p| {
+            // Same element count and order: a Keras `(units,)` bias is the `(units, 1)` matrix.
+            if let Some(Ok(w)) = weights.get(k).map(|w| w.to_shape(p.value.dim())) {
+                p.value.assign(&w);
+            }
+            k += 1;
+        });
+        Ok(())
     }
 
     /// The penalty the layer's regularizers add to the loss for the current weights (0 for a
@@ -345,17 +372,12 @@ pub trait Layer: Send + std::fmt::Debug {
         None
     }
 
-    /// When `skip` is true, `backward` treats `grad_output` as the gradient w.r.t. the
-    /// pre-activation, skipping the output activation's derivative. The model sets this when the
-    /// loss supplies a fused gradient (sigmoid + binary cross-entropy, softmax + categorical
-    /// cross-entropy).
-    fn set_skip_output_activation_grad(&mut self, skip: bool) {
-        let _ = skip;
-    }
-
     /// Learns statistics of the layer's input from `x` (`(rows, input_dim)`), for a layer that
     /// has any ([`Normalization`]); returns whether it did. Other layers ignore `x` and return
     /// `Ok(false)`.
+    ///
+    /// # Errors
+    /// As the layer's own `adapt` (empty or non-finite data, another width).
     fn adapt(&mut self, x: ArrayView2<'_, f32>) -> Result<bool> {
         let _ = x;
         Ok(false)
@@ -391,9 +413,6 @@ pub trait Layer: Send + std::fmt::Debug {
 
     /// A plain-data description of the layer.
     fn config(&self) -> LayerConfig;
-
-    /// A boxed copy (weights and RNG state included).
-    fn clone_box(&self) -> Box<dyn Layer>;
 }
 
 /// `ShapeMismatch` unless `found == expected`, naming the layer kind, the pass and the operand.
@@ -449,8 +468,34 @@ pub(crate) fn check_backward(
     Ok(())
 }
 
-impl Clone for Box<dyn Layer> {
-    fn clone(&self) -> Self {
-        self.clone_box()
-    }
+/// Checks the views of a `forward` of a width-preserving layer: `output` has `input`'s shape.
+pub(crate) fn check_forward_same(
+    kind: &str,
+    input: &ArrayView2<f32>,
+    output: &ArrayViewMut2<f32>,
+) -> Result<()> {
+    check_forward(kind, (input.ncols(), input.ncols()), input, output)
+}
+
+/// Checks the views of a `backward` of a width-preserving layer: all have `input`'s shape.
+pub(crate) fn check_backward_same(
+    kind: &str,
+    input: &ArrayView2<f32>,
+    output: &ArrayView2<f32>,
+    grad_output: &ArrayViewMut2<f32>,
+    grad_input: Option<&ArrayViewMut2<f32>>,
+) -> Result<()> {
+    let w = input.ncols();
+    check_backward(kind, (w, w), input, output, grad_output, grad_input)
+}
+
+/// `output = input` for a width-preserving layer that is the identity, after the shape check.
+pub(crate) fn identity(
+    kind: &str,
+    input: ArrayView2<f32>,
+    mut output: ArrayViewMut2<f32>,
+) -> Result<()> {
+    check_forward_same(kind, &input, &output)?;
+    output.assign(&input);
+    Ok(())
 }

@@ -9,17 +9,16 @@
 //! batch for `backward`. None has weights: a saved model stores only the layer and its rate or
 //! standard deviation.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use super::dropout::{
-    backward_scaled, check_rate, draw_rows, drop_threshold, fill_mask, first_rows, shared_draw,
+use super::dropout::{NoiseBuffer, check_rate, drop_threshold, fill_mask};
+use super::{
+    GradWrt, Layer, LayerConfig, Masks, Mode, check_backward_same, check_forward_same, identity,
 };
-use super::{Layer, LayerConfig, Masks, Mode, check_backward, check_forward};
 use crate::error::Result;
-use crate::kernels::elementwise::zip3;
 use crate::validate;
 
 /// SELU's negative saturation value `-λα`, the value AlphaDropout gives dropped units.
@@ -44,15 +43,9 @@ pub const ALPHA_PRIME: f64 = -1.758_099_340_847_376_6;
 #[derive(Debug, Clone)]
 pub struct GaussianDropout {
     rate: f32,
-    width: usize,
     stddev: f32,
-    rng: SmallRng,
-    /// Noise `n` of the last training batch (rows may exceed the batch).
-    noise: Array2<f32>,
-    active: bool,
-    /// Rows of the last forward pass.
-    rows: usize,
-    masks: Masks,
+    /// The generator and the noise `n` of the last sampling pass.
+    noise: NoiseBuffer,
 }
 
 impl GaussianDropout {
@@ -60,13 +53,8 @@ impl GaussianDropout {
     pub fn new(rate: f32) -> Self {
         GaussianDropout {
             rate,
-            width: 0,
             stddev: 0.0,
-            rng: SmallRng::seed_from_u64(0),
-            noise: Array2::zeros((0, 0)),
-            active: false,
-            rows: 0,
-            masks: Masks::PerRow,
+            noise: NoiseBuffer::new(),
         }
     }
 
@@ -82,50 +70,34 @@ impl GaussianDropout {
 }
 
 impl Layer for GaussianDropout {
-    fn kind(&self) -> &'static str {
-        "GaussianDropout"
-    }
-
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
         check_rate("GaussianDropout", self.rate)?;
-        self.width = input_dim;
         self.stddev = self.stddev();
-        self.rng = SmallRng::from_rng(rng);
-        self.noise = Array2::zeros((0, 0));
-        self.active = false;
-        self.masks = Masks::PerRow;
+        self.noise.build(rng);
         Ok(input_dim)
     }
 
-    fn input_dim(&self) -> usize {
-        self.width
-    }
-
-    fn output_dim(&self) -> usize {
-        self.width
+    fn infer(&self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>) -> Result<()> {
+        identity("GaussianDropout", input, output)
     }
 
     fn forward(
         &mut self,
         input: ArrayView2<f32>,
-        mut output: ArrayViewMut2<f32>,
+        output: ArrayViewMut2<f32>,
         mode: Mode,
     ) -> Result<()> {
-        check_forward("GaussianDropout", (self.width, self.width), &input, &output)?;
-        self.rows = input.nrows();
-        self.active = self.draws_noise(mode);
-        if !self.active {
-            output.assign(&input);
-            return Ok(());
-        }
-        let (stddev, rng) = (self.stddev, &mut self.rng);
-        let mut noise = first_rows(&mut self.noise, input.nrows(), self.width);
-        draw_rows(noise.view_mut(), shared_draw(mode, self.masks), |mut n| {
-            n.iter_mut()
-                .for_each(|n| *n = 1.0 + stddev * rng.sample::<f32, _>(StandardNormal))
-        });
-        zip3(output, input, noise.view(), |y, x, n| *y = x * n);
-        Ok(())
+        let stddev = self.stddev;
+        self.noise.forward(
+            "GaussianDropout",
+            (input, output),
+            (mode, self.draws_noise(mode)),
+            |rng, mut n| {
+                n.iter_mut()
+                    .for_each(|n| *n = 1.0 + stddev * rng.sample::<f32, _>(StandardNormal))
+            },
+            |x, n| x * n,
+        )
     }
 
     fn backward(
@@ -134,19 +106,11 @@ impl Layer for GaussianDropout {
         output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
+        _wrt: GradWrt,
     ) -> Result<()> {
-        let dims = (self.width, self.width);
-        let gi = grad_input.as_ref();
-        check_backward("GaussianDropout", dims, &input, &output, &grad_output, gi)?;
-        let rows = self.rows;
-        backward_scaled(
-            "GaussianDropout",
-            self.active,
-            &self.noise,
-            rows,
-            grad_output,
-            grad_input,
-        )
+        let views = (input, output);
+        self.noise
+            .backward("GaussianDropout", views, grad_output, grad_input)
     }
 
     fn draws_noise(&self, mode: Mode) -> bool {
@@ -154,16 +118,11 @@ impl Layer for GaussianDropout {
     }
 
     fn reseed(&mut self, seed: u64, masks: Masks) {
-        self.rng = SmallRng::seed_from_u64(seed);
-        self.masks = masks;
+        self.noise.reseed(seed, masks);
     }
 
     fn config(&self) -> LayerConfig {
         LayerConfig::GaussianDropout { rate: self.rate }
-    }
-
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
     }
 }
 
@@ -175,7 +134,6 @@ impl Layer for GaussianDropout {
 #[derive(Debug, Clone)]
 pub struct GaussianNoise {
     stddev: f32,
-    width: usize,
     rng: SmallRng,
 }
 
@@ -184,7 +142,6 @@ impl GaussianNoise {
     pub fn new(stddev: f32) -> Self {
         GaussianNoise {
             stddev,
-            width: 0,
             rng: SmallRng::seed_from_u64(0),
         }
     }
@@ -196,23 +153,14 @@ impl GaussianNoise {
 }
 
 impl Layer for GaussianNoise {
-    fn kind(&self) -> &'static str {
-        "GaussianNoise"
-    }
-
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
         validate::non_negative("GaussianNoise", "stddev", self.stddev)?;
-        self.width = input_dim;
         self.rng = SmallRng::from_rng(rng);
         Ok(input_dim)
     }
 
-    fn input_dim(&self) -> usize {
-        self.width
-    }
-
-    fn output_dim(&self) -> usize {
-        self.width
+    fn infer(&self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>) -> Result<()> {
+        identity("GaussianNoise", input, output)
     }
 
     fn forward(
@@ -221,11 +169,10 @@ impl Layer for GaussianNoise {
         mut output: ArrayViewMut2<f32>,
         mode: Mode,
     ) -> Result<()> {
-        check_forward("GaussianNoise", (self.width, self.width), &input, &output)?;
         if !self.draws_noise(mode) {
-            output.assign(&input);
-            return Ok(());
+            return self.infer(input, output);
         }
+        check_forward_same("GaussianNoise", &input, &output)?;
         let (stddev, rng) = (self.stddev, &mut self.rng);
         Zip::from(&mut output)
             .and(&input)
@@ -239,10 +186,10 @@ impl Layer for GaussianNoise {
         output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
+        _wrt: GradWrt,
     ) -> Result<()> {
-        let dims = (self.width, self.width);
         let gi = grad_input.as_ref();
-        check_backward("GaussianNoise", dims, &input, &output, &grad_output, gi)?;
+        check_backward_same("GaussianNoise", &input, &output, &grad_output, gi)?;
         if let Some(mut gi) = grad_input {
             gi.assign(&grad_output);
         }
@@ -261,10 +208,6 @@ impl Layer for GaussianNoise {
         LayerConfig::GaussianNoise {
             stddev: self.stddev,
         }
-    }
-
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
     }
 }
 
@@ -285,17 +228,11 @@ impl Layer for GaussianNoise {
 #[derive(Debug, Clone)]
 pub struct AlphaDropout {
     rate: f32,
-    width: usize,
     threshold: u64,
     a: f32,
     b: f32,
-    rng: SmallRng,
-    /// `a · k` of the last training batch (rows may exceed the batch).
-    mask: Array2<f32>,
-    active: bool,
-    /// Rows of the last forward pass.
-    rows: usize,
-    masks: Masks,
+    /// The generator and `a · k` of the last sampling pass.
+    noise: NoiseBuffer,
 }
 
 impl AlphaDropout {
@@ -303,15 +240,10 @@ impl AlphaDropout {
     pub fn new(rate: f32) -> Self {
         AlphaDropout {
             rate,
-            width: 0,
             threshold: 0,
             a: 1.0,
             b: 0.0,
-            rng: SmallRng::seed_from_u64(0),
-            mask: Array2::zeros((0, 0)),
-            active: false,
-            rows: 0,
-            masks: Masks::PerRow,
+            noise: NoiseBuffer::new(),
         }
     }
 
@@ -329,53 +261,33 @@ impl AlphaDropout {
 }
 
 impl Layer for AlphaDropout {
-    fn kind(&self) -> &'static str {
-        "AlphaDropout"
-    }
-
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
         check_rate("AlphaDropout", self.rate)?;
-        self.width = input_dim;
         self.threshold = drop_threshold(self.rate);
         (self.a, self.b) = self.affine();
-        self.rng = SmallRng::from_rng(rng);
-        self.mask = Array2::zeros((0, 0));
-        self.active = false;
-        self.masks = Masks::PerRow;
+        self.noise.build(rng);
         Ok(input_dim)
     }
 
-    fn input_dim(&self) -> usize {
-        self.width
-    }
-
-    fn output_dim(&self) -> usize {
-        self.width
+    fn infer(&self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>) -> Result<()> {
+        identity("AlphaDropout", input, output)
     }
 
     fn forward(
         &mut self,
         input: ArrayView2<f32>,
-        mut output: ArrayViewMut2<f32>,
+        output: ArrayViewMut2<f32>,
         mode: Mode,
     ) -> Result<()> {
-        check_forward("AlphaDropout", (self.width, self.width), &input, &output)?;
-        self.rows = input.nrows();
-        self.active = self.draws_noise(mode);
-        if !self.active {
-            output.assign(&input);
-            return Ok(());
-        }
-        let (threshold, a, b, rng) = (self.threshold, self.a, self.b, &mut self.rng);
+        let (threshold, a, b) = (self.threshold, self.a, self.b);
         let dropped = a * ALPHA_PRIME as f32 + b;
-        let mut mask = first_rows(&mut self.mask, input.nrows(), self.width);
-        draw_rows(mask.view_mut(), shared_draw(mode, self.masks), |m| {
-            fill_mask(rng, m, threshold, a)
-        });
-        zip3(output, input, mask.view(), |y, x, m| {
-            *y = if m != 0.0 { m * x + b } else { dropped }
-        });
-        Ok(())
+        self.noise.forward(
+            "AlphaDropout",
+            (input, output),
+            (mode, self.draws_noise(mode)),
+            |rng, m| fill_mask(rng, m, threshold, a),
+            |x, m| if m != 0.0 { m * x + b } else { dropped },
+        )
     }
 
     fn backward(
@@ -384,19 +296,11 @@ impl Layer for AlphaDropout {
         output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
+        _wrt: GradWrt,
     ) -> Result<()> {
-        let dims = (self.width, self.width);
-        let gi = grad_input.as_ref();
-        check_backward("AlphaDropout", dims, &input, &output, &grad_output, gi)?;
-        let rows = self.rows;
-        backward_scaled(
-            "AlphaDropout",
-            self.active,
-            &self.mask,
-            rows,
-            grad_output,
-            grad_input,
-        )
+        let views = (input, output);
+        self.noise
+            .backward("AlphaDropout", views, grad_output, grad_input)
     }
 
     fn draws_noise(&self, mode: Mode) -> bool {
@@ -404,15 +308,10 @@ impl Layer for AlphaDropout {
     }
 
     fn reseed(&mut self, seed: u64, masks: Masks) {
-        self.rng = SmallRng::seed_from_u64(seed);
-        self.masks = masks;
+        self.noise.reseed(seed, masks);
     }
 
     fn config(&self) -> LayerConfig {
         LayerConfig::AlphaDropout { rate: self.rate }
-    }
-
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
     }
 }

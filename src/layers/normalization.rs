@@ -1,7 +1,7 @@
 use ndarray::{Array1, ArrayD, ArrayView2, ArrayViewMut2, Ix1, Zip};
 use rand::rngs::SmallRng;
 
-use super::{Layer, LayerConfig, Mode, check_backward, check_forward};
+use super::{GradWrt, Layer, LayerConfig, check_backward, check_forward};
 use crate::data::StandardScaler;
 use crate::error::{Error, Result, check_weight_count};
 use crate::validate::check_finite;
@@ -160,10 +160,6 @@ impl Normalization {
 }
 
 impl Layer for Normalization {
-    fn kind(&self) -> &'static str {
-        "Normalization"
-    }
-
     fn build(&mut self, input_dim: usize, _rng: &mut SmallRng) -> Result<usize> {
         if let Some((mean, _)) = &self.stats
             && mean.len() != input_dim
@@ -181,21 +177,8 @@ impl Layer for Normalization {
         Ok(input_dim)
     }
 
-    fn input_dim(&self) -> usize {
-        self.width
-    }
-
-    fn output_dim(&self) -> usize {
-        self.width
-    }
-
-    fn forward(
-        &mut self,
-        input: ArrayView2<f32>,
-        mut output: ArrayViewMut2<f32>,
-        _mode: Mode,
-    ) -> Result<()> {
-        check_forward(self.kind(), (self.width, self.width), &input, &output)?;
+    fn infer(&self, input: ArrayView2<f32>, mut output: ArrayViewMut2<f32>) -> Result<()> {
+        check_forward("Normalization", (self.width, self.width), &input, &output)?;
         let Some((mean, scale)) = &self.stats else {
             output.assign(&input);
             return Ok(());
@@ -218,15 +201,10 @@ impl Layer for Normalization {
         output: ArrayView2<f32>,
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
+        _wrt: GradWrt,
     ) -> Result<()> {
-        check_backward(
-            self.kind(),
-            (self.width, self.width),
-            &input,
-            &output,
-            &grad_output,
-            grad_input.as_ref(),
-        )?;
+        let (dims, gi) = ((self.width, self.width), grad_input.as_ref());
+        check_backward("Normalization", dims, &input, &output, &grad_output, gi)?;
         let Some(mut gi) = grad_input else {
             return Ok(());
         };
@@ -281,9 +259,5 @@ impl Layer for Normalization {
 
     fn config(&self) -> LayerConfig {
         LayerConfig::Normalization
-    }
-
-    fn clone_box(&self) -> Box<dyn Layer> {
-        Box::new(self.clone())
     }
 }

@@ -319,7 +319,7 @@ impl Sequential {
                 let weighted = weights.is_some();
                 let (loss, c) = self
                     .step(Batch::Workspace { rows, weighted }, true)
-                    .map_err(|f| f.into_error(&self.names, epoch + 1, b + 1))?;
+                    .map_err(|f| f.into_error(&self.layers, epoch + 1, b + 1))?;
                 loss_sum += loss as f64 * rows as f64;
                 correct += c;
             }
@@ -366,7 +366,7 @@ impl Sequential {
         batch: usize,
     ) -> Result<()> {
         if self.compiled.is_none() {
-            return Err(StepFailure::Uncompiled.into_error(&self.names, epoch, batch));
+            return Err(StepFailure::Uncompiled.into_error(&self.layers, epoch, batch));
         }
         if self.shape() != shape || !self.ws.fits(self.ws.rows, &self.layers, shape.0, shape.2) {
             return Err(Error::InvalidState(format!(

@@ -11,6 +11,7 @@ pub use crate::history::{Control, EpochLogs, Evaluation, History, Metric};
 pub use fit::{Callback, FitOptions, IntoTargets};
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
 
 use ndarray::{ArrayD, ArrayView2, AsArray, Ix2};
 use rand::rngs::SmallRng;
@@ -52,11 +53,8 @@ use step::{Compiled, Workspace, first_non_finite};
 pub struct Sequential {
     input_dim: usize,
     seed: u64,
-    layers: Vec<Box<dyn Layer>>,
-    names: Vec<String>,
-    /// Each layer's position among the earlier layers of its kind: its name's suffix and its
-    /// generator's index.
-    ordinals: Vec<usize>,
+    /// The layers with their names and widths.
+    layers: Vec<LayerSlot>,
     /// How many layers of each kind the model holds, so `add` names a layer in O(1).
     kind_counts: HashMap<&'static str, usize>,
     compiled: Option<Compiled>,
@@ -76,8 +74,6 @@ impl Sequential {
             input_dim,
             seed,
             layers: Vec::new(),
-            names: Vec::new(),
-            ordinals: Vec::new(),
             kind_counts: HashMap::new(),
             compiled: None,
             shuffle_rng: derive_rng(seed, STREAM_SHUFFLE, 0),
@@ -98,10 +94,13 @@ impl Sequential {
         self.seed = seed;
         self.shuffle_rng = derive_rng(seed, STREAM_SHUFFLE, 0);
         let mut width = self.input_dim;
-        for (layer, &ordinal) in self.layers.iter_mut().zip(&self.ordinals) {
-            let mut rng = layer_rng(seed, layer.kind(), ordinal);
+        for slot in &mut self.layers {
+            let mut rng = layer_rng(seed, slot.layer.kind(), slot.ordinal);
             // The layer was built before with this width, so building again cannot fail.
-            width = layer.build(width, &mut rng).unwrap_or(width);
+            if let Ok(out) = slot.layer.build(width, &mut rng) {
+                (slot.input_dim, slot.output_dim) = (width, out);
+            }
+            width = slot.output_dim;
         }
         if let Some(c) = &mut self.compiled {
             c.optimizer.reset();
@@ -117,7 +116,7 @@ impl Sequential {
     /// units, ...) name the layer's position and type. Adding a layer clears a previous
     /// `compile`.
     pub fn add(&mut self, layer: impl Into<Box<dyn Layer>>) -> Result<&mut Self> {
-        let mut layer = layer.into();
+        let mut layer: Box<dyn Layer> = layer.into();
         let index = self.layers.len();
         if self.input_dim == 0 {
             return Err(Error::param(
@@ -127,59 +126,65 @@ impl Sequential {
                 "must be at least 1",
             ));
         }
-        let ordinal = self.kind_counts.get(layer.kind()).copied().unwrap_or(0);
-        let mut rng = layer_rng(self.seed, layer.kind(), ordinal);
-        let out = layer
-            .build(self.output_dim(), &mut rng)
-            .map_err(|e| Error::Layer {
-                index,
-                kind: layer.kind().to_string(),
-                source: Box::new(e),
-            })?;
+        let kind = layer.kind();
+        let ordinal = self.kind_counts.get(kind).copied().unwrap_or(0);
+        let mut rng = layer_rng(self.seed, kind, ordinal);
+        let input_dim = self.output_dim();
+        let out = layer.build(input_dim, &mut rng).map_err(|e| Error::Layer {
+            index,
+            kind: kind.to_string(),
+            source: Box::new(e),
+        })?;
         if out == 0 {
             return Err(Error::InvalidState(format!(
-                "layer {index} ({}): output width is 0",
-                layer.kind()
+                "layer {index} ({kind}): output width is 0"
             )));
         }
+        let base = kind.to_lowercase();
+        let mut slot = LayerSlot {
+            layer,
+            name: if ordinal == 0 {
+                base
+            } else {
+                format!("{base}_{ordinal}")
+            },
+            ordinal,
+            input_dim,
+            output_dim: out,
+        };
         // An initializer whose parameters overflow f32 (e.g. a normal with stddev f32::MAX)
         // would leave infinite weights.
-        if let Some((_, name)) = first_non_finite(std::slice::from_mut(&mut layer)) {
+        if let Some((_, name)) = first_non_finite(std::slice::from_mut(&mut slot)) {
             return Err(Error::Layer {
                 index,
-                kind: layer.kind().to_string(),
+                kind: kind.to_string(),
                 source: Box::new(Error::InvalidState(format!(
                     "the {name} initializer produced non-finite weights; use smaller \
                      initializer parameters"
                 ))),
             });
         }
-        let base = layer.kind().to_lowercase();
-        self.names.push(if ordinal == 0 {
-            base
-        } else {
-            format!("{base}_{ordinal}")
-        });
-        self.ordinals.push(ordinal);
-        self.kind_counts.insert(layer.kind(), ordinal + 1);
-        self.layers.push(layer);
+        self.kind_counts.insert(kind, ordinal + 1);
+        self.layers.push(slot);
         self.compiled = None;
         Ok(self)
     }
 
-    /// The layers, in order.
-    pub fn layers(&self) -> &[Box<dyn Layer>] {
+    /// The layers, in order, with their names and widths; each dereferences to its layer
+    /// (`model.layers()[0].config()`).
+    pub fn layers(&self) -> &[LayerSlot] {
         &self.layers
     }
 
-    /// Mutable access to the layers (e.g. to read a `Dense` kernel after downcasting by config).
-    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+    /// Mutable access to the layers (e.g. to change a dropout rate, or reseed a layer). A
+    /// training step or inference checks first that the layers' widths still chain.
+    pub fn layers_mut(&mut self) -> &mut [LayerSlot] {
         &mut self.layers
     }
 
     /// The layers' names (`dense`, `dropout`, `dense_1`, ...).
-    pub fn layer_names(&self) -> &[String] {
-        &self.names
+    pub fn layer_names(&self) -> Vec<&str> {
+        self.layers.iter().map(|s| s.name()).collect()
     }
 
     /// Width of the inputs.
@@ -189,9 +194,7 @@ impl Sequential {
 
     /// Width of the outputs (the input width for an empty model).
     pub fn output_dim(&self) -> usize {
-        self.layers
-            .last()
-            .map_or(self.input_dim, |l| l.output_dim())
+        self.layers.last().map_or(self.input_dim, |s| s.output_dim)
     }
 
     /// Total number of trainable scalars.
@@ -199,9 +202,10 @@ impl Sequential {
         self.layers.iter().map(|l| l.param_count()).sum()
     }
 
-    /// Sets the loss and the optimizer. Validates the optimizer's hyper-parameters and decides
-    /// whether the output activation and the loss use a fused gradient (sigmoid + binary
-    /// cross-entropy, softmax + categorical cross-entropy). Resets the optimizer's state.
+    /// Sets the loss and the optimizer. Validates the optimizer's hyper-parameters and resets
+    /// its state. Each step then hands the output layer the gradient w.r.t. its pre-activation
+    /// when the loss fuses with its activation (sigmoid + binary cross-entropy, softmax +
+    /// categorical cross-entropy; see [`GradWrt`](crate::layers::GradWrt)).
     pub fn compile(
         &mut self,
         loss: impl Loss + 'static,
@@ -218,22 +222,12 @@ impl Sequential {
     ) -> Result<()> {
         optimizer.validate()?;
         optimizer.reset();
-        // Only the output layer may skip its activation's derivative: a layer that was last at
-        // an earlier compile may be a hidden layer now.
-        for layer in &mut self.layers {
-            layer.set_skip_output_activation_grad(false);
+        if self.layers.is_empty() {
+            return Err(Error::InvalidState(
+                "compile: the model has no layers".into(),
+            ));
         }
-        let last = self
-            .layers
-            .last_mut()
-            .ok_or_else(|| Error::InvalidState("compile: the model has no layers".into()))?;
-        let fused = last.output_activation().is_some_and(|a| loss.fuses_with(a));
-        last.set_skip_output_activation_grad(fused);
-        self.compiled = Some(Compiled {
-            loss,
-            optimizer,
-            fused,
-        });
+        self.compiled = Some(Compiled { loss, optimizer });
         Ok(())
     }
 
@@ -281,7 +275,7 @@ impl Sequential {
             return Err(Error::LayerInputMismatch {
                 what: what.into(),
                 index: 0,
-                name: format!("{} ({})", self.names[0], self.layers[0].kind()),
+                name: format!("{} ({})", self.layers[0].name, self.layers[0].kind()),
                 expected: self.input_dim,
                 found: x.ncols(),
             });
@@ -328,8 +322,8 @@ impl Sequential {
     /// input width.
     pub fn adapt<'a>(&mut self, x: impl AsArray<'a, f32, Ix2>) -> Result<bool> {
         let x = x.into();
-        match self.layers_mut().first_mut() {
-            Some(layer) => layer.adapt(x),
+        match self.layers.first_mut() {
+            Some(slot) => slot.layer.adapt(x),
             None => Ok(false),
         }
     }
@@ -370,6 +364,81 @@ impl Sequential {
         Ok(())
     }
 }
+
+/// A layer as a [`Sequential`] model holds it: the layer, the name the model gave it (`dense`,
+/// `dropout_1`, …; Keras's naming) and the widths it was built for. The model keeps the widths
+/// here, not the layer. It dereferences to the layer, so `model.layers()[0].config()` or
+/// `model.layers_mut()[1].reseed(…)` call the layer.
+///
+/// ```
+/// use ndnet::prelude::*;
+/// let mut model = Sequential::new(4);
+/// model.add(Dense::new(3))?;
+/// model.add(Dropout::new(0.5))?;
+/// let slot = &model.layers()[1];
+/// assert_eq!((slot.name(), slot.kind()), ("dropout", "Dropout"));
+/// assert_eq!((slot.input_dim(), slot.output_dim()), (3, 3));
+/// # Ok::<(), ndnet::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct LayerSlot {
+    layer: Box<dyn Layer>,
+    name: String,
+    /// The layer's position among the earlier layers of its kind: its name's suffix and its
+    /// generator's index.
+    ordinal: usize,
+    input_dim: usize,
+    output_dim: usize,
+}
+
+impl LayerSlot {
+    /// The layer.
+    pub fn layer(&self) -> &dyn Layer {
+        self.layer.as_ref()
+    }
+
+    /// The layer, mutably. Rebuilding it for another width makes the model's passes fail with
+    /// a shape error (the model keeps the widths it was added with).
+    pub fn layer_mut(&mut self) -> &mut dyn Layer {
+        self.layer.as_mut()
+    }
+
+    /// The layer's name in the model.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The width of the layer's input.
+    pub fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+
+    /// The width of the layer's output.
+    pub fn output_dim(&self) -> usize {
+        self.output_dim
+    }
+}
+
+impl Deref for LayerSlot {
+    type Target = dyn Layer;
+
+    fn deref(&self) -> &Self::Target {
+        self.layer.as_ref()
+    }
+}
+
+impl DerefMut for LayerSlot {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.layer.as_mut()
+    }
+}
+
+// A trained model is shared read-only across threads (`predict` takes `&self`): this stops
+// compiling if `Sequential` ceases to be `Send + Sync`.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Sequential>();
+};
 
 impl<L: Layer + 'static> From<L> for Box<dyn Layer> {
     fn from(layer: L) -> Self {

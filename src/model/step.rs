@@ -5,9 +5,9 @@
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, AsArray, Ix2, s};
 
-use super::{IntoTargets, Sequential};
+use super::{IntoTargets, LayerSlot, Sequential};
 use crate::error::{Error, Result};
-use crate::layers::{Layer, Mode};
+use crate::layers::{GradWrt, Mode};
 use crate::losses::Loss;
 use crate::optimizers::{MAX_ITERATIONS, Optimizer, OptimizerState};
 use crate::validate::all_finite;
@@ -16,7 +16,6 @@ use crate::validate::all_finite;
 pub(super) struct Compiled {
     pub(super) loss: Box<dyn Loss>,
     pub(super) optimizer: Box<dyn Optimizer>,
-    pub(super) fused: bool,
 }
 
 /// Buffers the model owns and reuses: allocated for the largest batch seen, then only sliced.
@@ -45,7 +44,7 @@ impl Workspace {
     pub(super) fn fits(
         &self,
         rows: usize,
-        layers: &[Box<dyn Layer>],
+        layers: &[LayerSlot],
         in_dim: usize,
         out_dim: usize,
     ) -> bool {
@@ -62,7 +61,7 @@ impl Workspace {
     pub(super) fn ensure(
         &mut self,
         rows: usize,
-        layers: &[Box<dyn Layer>],
+        layers: &[LayerSlot],
         in_dim: usize,
         out_dim: usize,
     ) {
@@ -113,9 +112,9 @@ pub(super) enum Batch<'a> {
 
 /// Checks that the layers' widths chain: layer 0 takes `in_dim`, each next one the width the
 /// one before it outputs. The model's buffers are shaped from these widths, so a layer replaced
-/// through [`Sequential::layers_mut`] by one built for other widths is an error here, before
-/// any pass. O(layers).
-pub(super) fn check_chain(layers: &[Box<dyn Layer>], in_dim: usize, what: &str) -> Result<()> {
+/// through [`Sequential::layers_mut`] by one built for other widths (a slot of another model)
+/// is an error here, before any pass. O(layers).
+pub(super) fn check_chain(layers: &[LayerSlot], in_dim: usize, what: &str) -> Result<()> {
     let mut width = in_dim;
     for (index, layer) in layers.iter().enumerate() {
         if layer.input_dim() != width {
@@ -133,7 +132,7 @@ pub(super) fn check_chain(layers: &[Box<dyn Layer>], in_dim: usize, what: &str) 
 }
 
 /// `e`, reported as raised by layer `index` of type `kind`.
-fn layer_error(index: usize, kind: &str, e: Error) -> Error {
+pub(super) fn layer_error(index: usize, kind: &str, e: Error) -> Error {
     Error::Layer {
         index,
         kind: kind.to_string(),
@@ -143,7 +142,7 @@ fn layer_error(index: usize, kind: &str, e: Error) -> Error {
 
 /// Runs the layers on `x` (rows <= workspace rows); the output is `acts.last()[..rows]`.
 fn forward(
-    layers: &mut [Box<dyn Layer>],
+    layers: &mut [LayerSlot],
     acts: &mut [Array2<f32>],
     x: ArrayView2<f32>,
     mode: Mode,
@@ -166,7 +165,7 @@ fn forward(
 /// Checks the widths, grows the buffers if needed, runs the layers and returns a view of the
 /// output buffer.
 pub(super) fn forward_view<'w>(
-    layers: &mut [Box<dyn Layer>],
+    layers: &mut [LayerSlot],
     ws: &'w mut Workspace,
     x: ArrayView2<f32>,
     (in_dim, out_dim): (usize, usize),
@@ -180,12 +179,14 @@ pub(super) fn forward_view<'w>(
     Ok(head(&ws.acts[last], rows))
 }
 
-/// Back-propagates `grads.last()[..rows]` through the layers.
+/// Back-propagates `grads.last()[..rows]`, the gradient w.r.t. `last` of the output layer,
+/// through the layers; each overwrites its parameter gradients.
 fn backward(
-    layers: &mut [Box<dyn Layer>],
+    layers: &mut [LayerSlot],
     acts: &[Array2<f32>],
     grads: &mut [Array2<f32>],
     x: ArrayView2<f32>,
+    last: GradWrt,
 ) -> Result<()> {
     let rows = x.nrows();
     for i in (0..layers.len()).rev() {
@@ -193,9 +194,13 @@ fn backward(
         let output = head(&acts[i], rows);
         let (before, rest) = grads.split_at_mut(i);
         let grad_input = before.last_mut().map(|g| head_mut(g, rows));
-        layers[i].zero_grad();
+        let wrt = if i + 1 == layers.len() {
+            last
+        } else {
+            GradWrt::Output
+        };
         layers[i]
-            .backward(input, output, head_mut(&mut rest[0], rows), grad_input)
+            .backward(input, output, head_mut(&mut rest[0], rows), grad_input, wrt)
             .map_err(|e| layer_error(i, layers[i].kind(), e))?;
     }
     Ok(())
@@ -222,7 +227,7 @@ pub(super) enum StepFailure {
 
 impl StepFailure {
     /// The error `fit` or `train_on_batch` reports.
-    pub(super) fn into_error(self, names: &[String], epoch: usize, batch: usize) -> Error {
+    pub(super) fn into_error(self, layers: &[LayerSlot], epoch: usize, batch: usize) -> Error {
         match self {
             StepFailure::Invalid(e) => e,
             StepFailure::Uncompiled => Error::InvalidState(format!(
@@ -242,7 +247,7 @@ impl StepFailure {
             } => Error::DivergedUpdate {
                 epoch,
                 batch,
-                tensor: format!("{}/{name}", names.get(layer).map_or("?", |n| n.as_str())),
+                tensor: format!("{}/{name}", layers.get(layer).map_or("?", |l| l.name())),
                 gradient,
             },
         }
@@ -252,7 +257,7 @@ impl StepFailure {
 /// Checks every parameter gradient is finite and copies the parameters into `saved` (reusing
 /// its buffers). Returns the first parameter with a non-finite gradient.
 fn check_grads_and_save(
-    layers: &mut [Box<dyn Layer>],
+    layers: &mut [LayerSlot],
     saved: &mut Vec<Array2<f32>>,
 ) -> Option<(usize, &'static str)> {
     let mut slot = 0;
@@ -276,7 +281,7 @@ fn check_grads_and_save(
 }
 
 /// The first parameter whose value is not finite.
-pub(super) fn first_non_finite(layers: &mut [Box<dyn Layer>]) -> Option<(usize, &'static str)> {
+pub(super) fn first_non_finite(layers: &mut [LayerSlot]) -> Option<(usize, &'static str)> {
     let mut bad = None;
     for (i, layer) in layers.iter_mut().enumerate() {
         layer.visit_params(&mut |p| {
@@ -289,7 +294,7 @@ pub(super) fn first_non_finite(layers: &mut [Box<dyn Layer>]) -> Option<(usize, 
 }
 
 /// Puts back the parameters [`check_grads_and_save`] saved.
-fn restore_params(layers: &mut [Box<dyn Layer>], saved: &[Array2<f32>]) {
+fn restore_params(layers: &mut [LayerSlot], saved: &[Array2<f32>]) {
     let mut slot = 0;
     for layer in layers.iter_mut() {
         layer.visit_params(&mut |mut p| {
@@ -310,19 +315,17 @@ impl From<Error> for StepFailure {
 /// Applies the optimizer to every parameter, then each parameter's constraint. A parameter
 /// whose gradient has another shape, or a constraint that fails, stops the update with an
 /// error (the parameters before it are already updated; the step puts them back).
-fn apply_updates(layers: &mut [Box<dyn Layer>], optimizer: &mut dyn Optimizer) -> Result<()> {
+fn apply_updates(layers: &mut [LayerSlot], optimizer: &mut dyn Optimizer) -> Result<()> {
     let mut slot = 0;
     let mut failed = None;
     for (i, layer) in layers.iter_mut().enumerate() {
-        let kind = layer.kind();
         layer.visit_params(&mut |mut p| {
             if failed.is_some() {
                 return;
             }
             if p.value.dim() != p.grad.dim() {
-                failed = Some(layer_error(
+                failed = Some((
                     i,
-                    kind,
                     Error::ShapeMismatch {
                         what: format!("{} gradient (the parameter's shape)", p.name),
                         expected: p.value.shape().to_vec(),
@@ -335,13 +338,14 @@ fn apply_updates(layers: &mut [Box<dyn Layer>], optimizer: &mut dyn Optimizer) -
             if let Some(c) = p.constraint
                 && let Err(e) = c.apply(p.value)
             {
-                failed = Some(layer_error(i, kind, e));
+                failed = Some((i, e));
             }
             slot += 1;
         });
     }
     optimizer.finish_step();
-    failed.map_or(Ok(()), Err)
+    // The kind comes from the layer's config: read only for an error.
+    failed.map_or(Ok(()), |(i, e)| Err(layer_error(i, layers[i].kind(), e)))
 }
 
 impl Sequential {
@@ -360,13 +364,13 @@ impl Sequential {
         self.check_xy("train_on_batch", x, y)?;
         match self.step(Batch::Given(x, y), true) {
             Ok((loss, _)) => Ok(loss),
-            Err(f) => Err(f.into_error(&self.names, 0, 1)),
+            Err(f) => Err(f.into_error(&self.layers, 0, 1)),
         }
     }
 
     /// Forward in training mode, loss gradient and backward on `(x, y)`, without updating the
     /// weights: afterwards every layer's parameter gradients (see
-    /// [`Layer::visit_params`]) hold dLoss/dWeight for this
+    /// [`Layer::visit_params`](crate::layers::Layer::visit_params)) hold dLoss/dWeight for this
     /// batch. Returns the batch loss. Draws dropout masks like a training step.
     pub fn compute_gradients<'a>(
         &mut self,
@@ -378,7 +382,7 @@ impl Sequential {
         self.check_xy("compute_gradients", x, y)?;
         match self.step(Batch::Given(x, y), false) {
             Ok((loss, _)) | Err(StepFailure::Loss(loss)) => Ok(loss),
-            Err(f) => Err(f.into_error(&self.names, 0, 1)),
+            Err(f) => Err(f.into_error(&self.layers, 0, 1)),
         }
     }
 
@@ -442,12 +446,15 @@ impl Sequential {
         forward(layers, acts, x, Mode::Train)?;
         let last = acts.len() - 1;
         let out = head(&acts[last], rows);
+        let activation = layers[last].output_activation();
+        let wrt = GradWrt::for_output(activation, c.loss.as_ref());
+        let fused = wrt == GradWrt::PreActivation;
         let loss = c
             .loss
-            .gradient(out, y, w, c.fused, head_mut(&mut grads[last], rows))?
+            .gradient(out, y, w, fused, head_mut(&mut grads[last], rows))?
             + regularization_loss(layers);
         let (correct, _) = metric.count(out, y);
-        backward(layers, acts, grads, x)?;
+        backward(layers, acts, grads, x, wrt)?;
         if !loss.is_finite() {
             return Err(StepFailure::Loss(loss));
         }
@@ -490,6 +497,6 @@ impl Sequential {
 }
 
 /// The sum of the layers' regularization penalties.
-pub(super) fn regularization_loss(layers: &[Box<dyn Layer>]) -> f32 {
+pub(super) fn regularization_loss(layers: &[LayerSlot]) -> f32 {
     layers.iter().map(|l| l.regularization_loss()).sum()
 }

@@ -35,8 +35,8 @@ impl fmt::Display for Sequential {
             "Layer (type)", "Output Shape", "Param #"
         )?;
         writeln!(f, "{}", "=".repeat(65))?;
-        for (i, (layer, name)) in self.layers.iter().zip(&self.names).enumerate() {
-            let label = format!("{name} ({})", layer.kind());
+        for (i, layer) in self.layers.iter().enumerate() {
+            let label = format!("{} ({})", layer.name(), layer.kind());
             let shape = format!("(None, {})", layer.output_dim());
             writeln!(
                 f,

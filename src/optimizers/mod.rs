@@ -46,7 +46,7 @@ use crate::error::{Error, Result};
 /// The model calls [`update`](Optimizer::update) for every parameter tensor of every layer, in a
 /// fixed order (`slot` 0, 1, ...), then [`finish_step`](Optimizer::finish_step) once per batch.
 /// State (momentum buffers, moments) is allocated on the first step and reused afterwards.
-pub trait Optimizer: Send + std::fmt::Debug {
+pub trait Optimizer: Send + Sync + std::fmt::Debug {
     /// Keras's name, e.g. `"SGD"`.
     fn name(&self) -> &'static str;
     /// Checks the hyper-parameters.

@@ -54,16 +54,17 @@
 //! set per worker thread) are allocated before the passes and reused by all of them. With the
 //! `parallel` feature the tasks run on the rayon pool (see [`McDropout::threads`]).
 
-use std::sync::Mutex;
-
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, AsArray, Ix2, s};
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::layers::{Layer, Masks, Mode};
-use crate::model::Sequential;
+use crate::layers::{Masks, Mode};
+use crate::model::{LayerSlot, Sequential};
 use crate::rng::mc_seed;
 use crate::validate::check_finite;
+
+mod sums;
+use sums::{Sums, SumsView};
 
 /// Rows per block: the unit of work, and the rows that one generator per pass and layer draws
 /// the masks of (with [`Masks::PerRow`]).
@@ -281,8 +282,8 @@ impl McDropout<'_> {
         let plan = Plan::new(self, x)?;
         let stride = plan.task_len();
         let mut partials = vec![0.0f64; stride * plan.tasks()];
-        let layers = Mutex::new(self.model.layers().to_vec());
-        run_tasks(self.threads, &plan, &layers, x, &mut partials, stride)?;
+        let layers = self.model.layers();
+        run_tasks(self.threads, &plan, layers, x, &mut partials, stride)?;
         let (rows, cols) = (x.nrows(), plan.cols);
         let mut total = Sums::zeros(rows, cols);
         let groups = plan.groups();
@@ -415,19 +416,15 @@ impl Plan {
 
 /// A worker's copies of the layers and its activation buffers, reused by all its tasks.
 struct Worker {
-    layers: Vec<Box<dyn Layer>>,
+    layers: Vec<LayerSlot>,
     acts: Vec<Array2<f32>>,
 }
 
 impl Worker {
-    /// A worker with copies of `layers` (locked only to copy them: `Layer` is `Send`, not
-    /// `Sync`).
-    fn new(plan: &Plan, layers: &Mutex<Vec<Box<dyn Layer>>>) -> Self {
+    /// A worker with copies of `layers` (their generators are reseeded before each pass).
+    fn new(plan: &Plan, layers: &[LayerSlot]) -> Self {
         let rows = plan.block_len();
-        let layers = match layers.lock() {
-            Ok(l) => l.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
+        let layers = layers.to_vec();
         Worker {
             layers,
             acts: plan
@@ -487,7 +484,7 @@ impl Worker {
 fn run_tasks(
     threads: usize,
     plan: &Plan,
-    layers: &Mutex<Vec<Box<dyn Layer>>>,
+    layers: &[LayerSlot],
     x: ArrayView2<f32>,
     partials: &mut [f64],
     stride: usize,
@@ -517,7 +514,7 @@ fn run_tasks(
 fn run_tasks(
     _threads: usize,
     plan: &Plan,
-    layers: &Mutex<Vec<Box<dyn Layer>>>,
+    layers: &[LayerSlot],
     x: ArrayView2<f32>,
     partials: &mut [f64],
     stride: usize,
@@ -527,133 +524,4 @@ fn run_tasks(
         worker.run(plan, x, task, out)?;
     }
     Ok(())
-}
-
-/// Owned sums over passes: of the outputs, of their squares, and of each row's entropy.
-struct Sums {
-    buf: Vec<f64>,
-    rows: usize,
-    cols: usize,
-}
-
-impl Sums {
-    fn zeros(rows: usize, cols: usize) -> Self {
-        Sums {
-            buf: vec![0.0; rows * (2 * cols + 1)],
-            rows,
-            cols,
-        }
-    }
-
-    fn view_mut(&mut self) -> SumsViewMut<'_> {
-        SumsView::split_mut(&mut self.buf, self.rows, self.cols)
-    }
-}
-
-/// The three sums in a slice: `sum` and `sum_sq` row-major `(rows, cols)`, then `entropy`.
-struct SumsView<'a> {
-    sum: &'a [f64],
-    sum_sq: &'a [f64],
-    entropy: &'a [f64],
-}
-
-struct SumsViewMut<'a> {
-    sum: &'a mut [f64],
-    sum_sq: &'a mut [f64],
-    entropy: &'a mut [f64],
-    cols: usize,
-}
-
-impl SumsView<'_> {
-    fn split(buf: &[f64], rows: usize, cols: usize) -> SumsView<'_> {
-        let (sum, rest) = buf.split_at(rows * cols);
-        let (sum_sq, rest) = rest.split_at(rows * cols);
-        SumsView {
-            sum,
-            sum_sq,
-            entropy: &rest[..rows],
-        }
-    }
-
-    fn split_mut(buf: &mut [f64], rows: usize, cols: usize) -> SumsViewMut<'_> {
-        let (sum, rest) = buf.split_at_mut(rows * cols);
-        let (sum_sq, rest) = rest.split_at_mut(rows * cols);
-        SumsViewMut {
-            sum,
-            sum_sq,
-            entropy: &mut rest[..rows],
-            cols,
-        }
-    }
-}
-
-/// `-Σ p ln p` over `probs` (terms with `p <= 0` count 0), in nats.
-fn entropy_of(probs: impl Iterator<Item = f64>) -> f64 {
-    -probs.filter(|&p| p > 0.0).map(|p| p * p.ln()).sum::<f64>()
-}
-
-/// The entropy of a row of outputs read as `output` says.
-fn row_entropy(row: impl Iterator<Item = f64> + Clone, output: OutputKind) -> f64 {
-    match output {
-        OutputKind::Multiclass => entropy_of(row),
-        OutputKind::Binary => row
-            .map(|p| {
-                let p = p.clamp(0.0, 1.0);
-                entropy_of([p, 1.0 - p].into_iter())
-            })
-            .sum(),
-        OutputKind::Other => 0.0,
-    }
-}
-
-impl SumsViewMut<'_> {
-    /// Adds one pass's output `(rows, cols)`.
-    fn add_pass(&mut self, out: ArrayView2<f32>, output: OutputKind) {
-        let cols = self.cols;
-        for (i, row) in out.outer_iter().enumerate() {
-            let sum = &mut self.sum[i * cols..(i + 1) * cols];
-            let sum_sq = &mut self.sum_sq[i * cols..(i + 1) * cols];
-            for ((s, q), &y) in sum.iter_mut().zip(sum_sq.iter_mut()).zip(row.iter()) {
-                let y = f64::from(y);
-                *s += y;
-                *q += y * y;
-            }
-            if output.is_classifier() {
-                self.entropy[i] += row_entropy(row.iter().map(|&p| f64::from(p)), output);
-            }
-        }
-    }
-
-    /// The statistics of `samples` passes.
-    fn finish(self, samples: usize, output: OutputKind) -> McPrediction {
-        let (cols, t) = (self.cols, samples as f64);
-        let rows = self.entropy.len();
-        let mean =
-            Array2::from_shape_fn((rows, cols), |(i, j)| (self.sum[i * cols + j] / t) as f32);
-        let std = Array2::from_shape_fn((rows, cols), |(i, j)| {
-            let m = self.sum[i * cols + j] / t;
-            (self.sum_sq[i * cols + j] / t - m * m).max(0.0).sqrt() as f32
-        });
-        let (entropy, mutual_information) = if output.is_classifier() {
-            let mut h = Array1::zeros(rows);
-            let mut mi = Array1::zeros(rows);
-            for i in 0..rows {
-                let means = self.sum[i * cols..(i + 1) * cols].iter().map(|s| s / t);
-                let total = row_entropy(means, output);
-                h[i] = total as f32;
-                mi[i] = (total - self.entropy[i] / t).max(0.0) as f32;
-            }
-            (Some(h), Some(mi))
-        } else {
-            (None, None)
-        };
-        McPrediction {
-            mean,
-            std,
-            entropy,
-            mutual_information,
-            output,
-            samples,
-        }
-    }
 }
