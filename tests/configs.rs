@@ -3,7 +3,7 @@
 use ndarray::array;
 use ndnet::constraints::{Constraint, ConstraintConfig, MinMaxNorm, UnitNorm};
 use ndnet::layers::LayerConfig;
-use ndnet::optimizers::{OptimizerConfig, StateBuffers};
+use ndnet::optimizers::{LearningRate, MomentumForm, OptimizerConfig, SgdConfig, StateBuffers};
 use ndnet::prelude::*;
 
 #[test]
@@ -107,12 +107,15 @@ fn each_optimizer_rebuilds_from_its_config() {
         assert_eq!(config.build().unwrap().config(), Some(config));
     }
     assert!(
-        OptimizerConfig::Sgd {
-            learning_rate: -1.0,
+        OptimizerConfig::Sgd(SgdConfig {
+            rate: LearningRate {
+                learning_rate: -1.0,
+                decay: 0.0
+            },
             momentum: 0.0,
             nesterov: false,
-            decay: 0.0
-        }
+            momentum_form: MomentumForm::Keras,
+        })
         .build()
         .is_err()
     );
@@ -122,7 +125,7 @@ fn each_optimizer_rebuilds_from_its_config() {
 fn optimizer_state_moves_from_one_optimizer_to_another() {
     let mut a = Sgd::new(0.1).momentum(0.9);
     let mut w = array![[1.0f32, 2.0]];
-    a.update(0, w.view_mut(), array![[0.5f32, -0.5]].view());
+    a.update(0, 0.1, 0, w.view_mut(), array![[0.5f32, -0.5]].view());
     a.finish_step();
     let state = a.state();
     assert_eq!(state.iterations, 1);

@@ -1,12 +1,20 @@
 //! Optimizer updates against Keras's formulas, computed by hand over three steps, plus
 //! validation, the iteration counter and `reset`.
 //!
-//! Every test drives the optimizer directly: `update(slot, param, grad)` for each tensor, then
-//! `finish_step()` once per batch (which is what a model does).
+//! Every test drives the optimizer directly: `update(slot, lr_t, t, param, grad)` for each
+//! tensor with the step's rate and count, then `finish_step()` once per batch (which is what a
+//! model does).
 
-use ndarray::{Array2, array};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, array};
 use ndnet::optimizers::{Adam, Optimizer, RmsProp, Sgd};
 use ndnet::prelude::*;
+
+/// Updates tensor `slot` at the optimizer's current step, as the model does: `lr_t` and `t` are
+/// the optimizer's current learning rate and update count.
+fn update(opt: &mut dyn Optimizer, slot: usize, w: ArrayViewMut2<f32>, g: ArrayView2<f32>) {
+    let (lr_t, t) = (opt.current_learning_rate(), opt.iterations());
+    opt.update(slot, lr_t, t, w, g);
+}
 
 /// Applies `grads[k]` as step `k` to a single tensor starting at `w0`, returning the weights
 /// after each step.
@@ -14,7 +22,7 @@ fn run(opt: &mut dyn Optimizer, w0: Array2<f32>, grads: &[Array2<f32>]) -> Vec<A
     let mut w = w0;
     let mut out = Vec::new();
     for g in grads {
-        opt.update(0, w.view_mut(), g.view());
+        update(opt, 0, w.view_mut(), g.view());
         opt.finish_step();
         out.push(w.clone());
     }
@@ -156,8 +164,8 @@ fn sgd_keeps_a_separate_velocity_per_slot() {
     let (ga, gb) = (array![[1.0f32]], array![[-1.0f32, -1.0]]);
     let (mut sa, mut sb) = (Vec::new(), Vec::new());
     for _ in 0..3 {
-        sgd.update(0, a.view_mut(), ga.view());
-        sgd.update(1, b.view_mut(), gb.view());
+        update(&mut sgd, 0, a.view_mut(), ga.view());
+        update(&mut sgd, 1, b.view_mut(), gb.view());
         sgd.finish_step();
         sa.push(a[[0, 0]]);
         sb.push(b[[0, 1]]);
@@ -174,8 +182,8 @@ fn sgd_decay_counts_batches_not_tensors() {
     let (mut a, mut b) = (array![[0.0f32]], array![[0.0f32]]);
     let g = array![[1.0f32]];
     for _ in 0..2 {
-        sgd.update(0, a.view_mut(), g.view());
-        sgd.update(1, b.view_mut(), g.view());
+        update(&mut sgd, 0, a.view_mut(), g.view());
+        update(&mut sgd, 1, b.view_mut(), g.view());
         sgd.finish_step();
     }
     assert!((a[[0, 0]] + 0.15).abs() < 1e-7 && (b[[0, 0]] + 0.15).abs() < 1e-7);
@@ -197,7 +205,12 @@ fn sgd_current_learning_rate_follows_the_decay() {
 fn sgd_defaults_are_keras_defaults() {
     let sgd = Sgd::default();
     assert_eq!(
-        (sgd.learning_rate, sgd.momentum, sgd.nesterov, sgd.decay),
+        (
+            sgd.config.rate.learning_rate,
+            sgd.config.momentum,
+            sgd.config.nesterov,
+            sgd.config.rate.decay
+        ),
         (0.01, 0.0, false, 0.0)
     );
 }
@@ -253,11 +266,11 @@ fn adam_defaults_are_keras_defaults() {
     let adam = Adam::default();
     assert_eq!(
         (
-            adam.learning_rate,
-            adam.beta_1,
-            adam.beta_2,
-            adam.epsilon,
-            adam.decay
+            adam.config.rate.learning_rate,
+            adam.config.beta_1,
+            adam.config.beta_2,
+            adam.config.epsilon,
+            adam.config.rate.decay
         ),
         (0.001, 0.9, 0.999, 1e-7, 0.0)
     );
@@ -304,11 +317,11 @@ fn rmsprop_defaults_are_keras_defaults() {
     let rms = RmsProp::default();
     assert_eq!(
         (
-            rms.learning_rate,
-            rms.rho,
-            rms.momentum,
-            rms.epsilon,
-            rms.decay
+            rms.config.rate.learning_rate,
+            rms.config.rho,
+            rms.config.momentum,
+            rms.config.epsilon,
+            rms.config.rate.decay
         ),
         (0.001, 0.9, 0.0, 1e-7, 0.0)
     );
@@ -410,8 +423,8 @@ fn iterations_count_finish_step_calls_not_updates() {
     let mut w = array![[0.0f32]];
     let g = array![[1.0f32]];
     assert_eq!(sgd.iterations(), 0);
-    sgd.update(0, w.view_mut(), g.view());
-    sgd.update(1, w.view_mut(), g.view());
+    update(&mut sgd, 0, w.view_mut(), g.view());
+    update(&mut sgd, 1, w.view_mut(), g.view());
     assert_eq!(sgd.iterations(), 0);
     sgd.finish_step();
     assert_eq!(sgd.iterations(), 1);
@@ -459,11 +472,11 @@ fn set_learning_rate_changes_the_next_step() {
     let mut sgd = Sgd::new(0.1);
     let mut w = array![[0.0f32]];
     let g = array![[1.0f32]];
-    sgd.update(0, w.view_mut(), g.view());
+    update(&mut sgd, 0, w.view_mut(), g.view());
     sgd.finish_step();
     sgd.set_learning_rate(0.5).unwrap();
     assert_eq!(sgd.learning_rate(), 0.5);
-    sgd.update(0, w.view_mut(), g.view());
+    update(&mut sgd, 0, w.view_mut(), g.view());
     assert!((w[[0, 0]] + 0.6).abs() < 1e-7);
 }
 

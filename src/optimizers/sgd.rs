@@ -1,19 +1,17 @@
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2};
 
-use super::{
-    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, restore_groups, save_groups,
-    slot_state, take_buffers,
-};
+use super::{LearningRate, Optimizer, OptimizerConfig, OptimizerState};
 use crate::elementwise::{zip_state, zip2};
 use crate::error::Result;
 use crate::validate;
 
-/// Stochastic gradient descent with momentum, Nesterov momentum and time decay, as Keras 2.
+/// [`Sgd`]'s hyper-parameters: stochastic gradient descent with momentum, Nesterov momentum and
+/// time decay, as Keras 2.
 ///
-/// With `t` the number of updates already done (0 for the first batch):
+/// With `t` the number of updates already done (0 for the first batch) and
+/// `lr_t = learning_rate / (1 + decay · t)` (see [`LearningRate`]), Keras's form is
 ///
 /// ```text
-/// lr_t = learning_rate / (1 + decay · t)
 /// v    = momentum · v - lr_t · g            (v starts at 0; it holds the learning rate)
 /// w   += v                                  (plain)
 /// w   += momentum · v - lr_t · g            (nesterov)
@@ -21,8 +19,7 @@ use crate::validate;
 ///
 /// This is not PyTorch's form (`v = μv + g; w -= lr·v`): the two differ once the rate decays
 /// (Keras's velocity keeps the old rates, PyTorch's step uses the current one for all of it).
-/// [`momentum_form`](Sgd::momentum_form)`(`[`MomentumForm::PyTorch`]`)` selects PyTorch's form
-/// (the one of the dropout paper's code):
+/// [`MomentumForm::PyTorch`] selects PyTorch's form (the one of the dropout paper's code):
 ///
 /// ```text
 /// v  = momentum · v + g                     (v starts at 0; it holds no learning rate)
@@ -30,7 +27,57 @@ use crate::validate;
 /// w -= lr_t · (g + momentum · v)            (nesterov)
 /// ```
 ///
-/// With a constant rate the two forms take the same steps. There is no dampening.
+/// With a constant rate the two forms take the same steps. There is no dampening. Without
+/// momentum both are `w -= lr_t · g`.
+///
+/// Defaults (Keras's): `learning_rate 0.01, momentum 0, nesterov false, decay 0`, Keras's form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SgdConfig {
+    /// `learning_rate` and `decay`: update `t` uses `lr_t = learning_rate / (1 + decay · t)`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub rate: LearningRate,
+    /// Momentum `μ` in `[0, 1)`: the fraction of the velocity `v` kept from one update to the
+    /// next. 0: plain SGD, no velocity.
+    pub momentum: f32,
+    /// Nesterov momentum: step along `μ · v - lr_t · g` (Keras) or `lr_t · (g + μ · v)`
+    /// (PyTorch) after updating `v`, instead of along `v`.
+    pub nesterov: bool,
+    /// Where the learning rate enters the momentum update (absent in a saved file: Keras's).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub momentum_form: MomentumForm,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            rate: LearningRate::new(0.01),
+            momentum: 0.0,
+            nesterov: false,
+            momentum_form: MomentumForm::Keras,
+        }
+    }
+}
+
+impl SgdConfig {
+    /// Checks every hyper-parameter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless
+    /// `learning_rate > 0`, `momentum` in `[0, 1)` and `decay >= 0`, all finite.
+    pub fn validate(&self) -> Result<()> {
+        self.rate.validate("SGD")?;
+        check_momentum(self.momentum)
+    }
+}
+
+/// The range of [`SgdConfig::momentum`], `[0, 1)`.
+fn check_momentum(momentum: f32) -> Result<()> {
+    validate::unit_interval("SGD", "momentum", momentum)
+}
+
+/// Stochastic gradient descent: an [`SgdConfig`] and the velocity of each parameter.
 ///
 /// ```
 /// use ndnet::optimizers::{Optimizer, Sgd};
@@ -40,55 +87,52 @@ use crate::validate;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Sgd {
-    /// Base learning rate (Keras default 0.01).
-    pub learning_rate: f32,
-    /// Momentum in `[0, 1)`.
-    pub momentum: f32,
-    /// Nesterov momentum.
-    pub nesterov: bool,
-    /// Inverse-time decay of the learning rate per update.
-    pub decay: f32,
-    /// Where the learning rate enters the momentum update.
-    pub momentum_form: MomentumForm,
-    iterations: u64,
-    velocity: Vec<Array2<f32>>,
+    /// The hyper-parameters.
+    pub config: SgdConfig,
+    /// `t` and the `velocity` group.
+    state: OptimizerState,
 }
 
 impl Default for Sgd {
     fn default() -> Self {
-        Sgd::new(0.01)
+        Sgd::from(SgdConfig::default())
+    }
+}
+
+impl From<SgdConfig> for Sgd {
+    /// A fresh optimizer (no state) with these hyper-parameters; checked at `compile`.
+    fn from(config: SgdConfig) -> Self {
+        Sgd {
+            config,
+            state: OptimizerState::with_groups(&["velocity"]),
+        }
     }
 }
 
 impl Sgd {
     /// Plain SGD with the given learning rate.
     pub fn new(learning_rate: f32) -> Self {
-        Sgd {
-            learning_rate,
-            momentum: 0.0,
-            nesterov: false,
-            decay: 0.0,
-            momentum_form: MomentumForm::Keras,
-            iterations: 0,
-            velocity: Vec::new(),
-        }
+        Sgd::from(SgdConfig {
+            rate: LearningRate::new(learning_rate),
+            ..SgdConfig::default()
+        })
     }
 
     /// Sets the momentum.
     pub fn momentum(mut self, momentum: f32) -> Self {
-        self.momentum = momentum;
+        self.config.momentum = momentum;
         self
     }
 
     /// Turns Nesterov momentum on or off.
     pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.nesterov = nesterov;
+        self.config.nesterov = nesterov;
         self
     }
 
     /// Sets the decay.
     pub fn decay(mut self, decay: f32) -> Self {
-        self.decay = decay;
+        self.config.rate.decay = decay;
         self
     }
 
@@ -101,7 +145,8 @@ impl Sgd {
     /// let step_twice = |mut sgd: Sgd| {
     ///     let mut w = array![[0.0f32]];
     ///     for _ in 0..2 {
-    ///         sgd.update(0, w.view_mut(), array![[1.0f32]].view());
+    ///         let (lr_t, t) = (sgd.current_learning_rate(), sgd.iterations());
+    ///         sgd.update(0, lr_t, t, w.view_mut(), array![[1.0f32]].view());
     ///         sgd.finish_step();
     ///     }
     ///     w[[0, 0]]
@@ -113,126 +158,102 @@ impl Sgd {
     /// assert_eq!(step_twice(sgd.momentum_form(MomentumForm::PyTorch)), -0.875);
     /// ```
     pub fn momentum_form(mut self, form: MomentumForm) -> Self {
-        self.momentum_form = form;
+        self.config.momentum_form = form;
         self
-    }
-
-    /// The learning rate used by the next update: `lr / (1 + decay · t)`.
-    pub fn current_learning_rate(&self) -> f32 {
-        self.learning_rate / (1.0 + self.decay * self.iterations as f32)
     }
 }
 
 impl Optimizer for Sgd {
-    common_optimizer_methods!();
-
     fn name(&self) -> &'static str {
         "SGD"
     }
 
     fn validate(&self) -> Result<()> {
-        validate::positive("SGD", "learning_rate", self.learning_rate)?;
-        validate::unit_interval("SGD", "momentum", self.momentum)?;
-        validate::non_negative("SGD", "decay", self.decay)
+        self.config.validate()
     }
 
-    fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
-        let lr = self.current_learning_rate();
-        let m = self.momentum;
+    fn rate(&self) -> &LearningRate {
+        &self.config.rate
+    }
+
+    fn rate_mut(&mut self) -> &mut LearningRate {
+        &mut self.config.rate
+    }
+
+    fn state_ref(&self) -> &OptimizerState {
+        &self.state
+    }
+
+    fn state_mut(&mut self) -> &mut OptimizerState {
+        &mut self.state
+    }
+
+    fn update(
+        &mut self,
+        slot: usize,
+        lr: f32,
+        _t: u64,
+        param: ArrayViewMut2<f32>,
+        grad: ArrayView2<f32>,
+    ) {
+        let SgdConfig {
+            momentum: m,
+            nesterov,
+            momentum_form,
+            ..
+        } = self.config;
         if m == 0.0 {
             zip2(param, grad, |w, g| *w -= lr * g);
             return;
         }
-        let v = slot_state(&mut self.velocity, slot, &param);
-        if self.momentum_form == MomentumForm::PyTorch {
-            if self.nesterov {
-                zip_state(param, grad, v.view_mut(), |w, g, v| {
-                    *v = m * *v + g;
-                    *w -= lr * (g + m * *v);
-                });
-            } else {
-                zip_state(param, grad, v.view_mut(), |w, g, v| {
-                    *v = m * *v + g;
-                    *w -= lr * *v;
-                });
-            }
-        } else if self.nesterov {
-            zip_state(param, grad, v.view_mut(), |w, g, v| {
+        let Some([v]) = self.state.slots_mut(slot, &param) else {
+            return;
+        };
+        let v = v.view_mut();
+        match (momentum_form, nesterov) {
+            (MomentumForm::PyTorch, true) => zip_state(param, grad, v, |w, g, v| {
+                *v = m * *v + g;
+                *w -= lr * (g + m * *v);
+            }),
+            (MomentumForm::PyTorch, false) => zip_state(param, grad, v, |w, g, v| {
+                *v = m * *v + g;
+                *w -= lr * *v;
+            }),
+            (MomentumForm::Keras, true) => zip_state(param, grad, v, |w, g, v| {
                 *v = m * *v - lr * g;
                 *w += m * *v - lr * g;
-            });
-        } else {
-            zip_state(param, grad, v.view_mut(), |w, g, v| {
+            }),
+            (MomentumForm::Keras, false) => zip_state(param, grad, v, |w, g, v| {
                 *v = m * *v - lr * g;
                 *w += *v;
-            });
+            }),
         }
-    }
-
-    fn reset(&mut self) {
-        self.iterations = 0;
-        self.velocity.clear();
-    }
-
-    fn momentum(&self) -> Option<f32> {
-        Some(self.momentum)
-    }
-
-    fn set_momentum(&mut self, momentum: f32) -> Result<()> {
-        validate::unit_interval("SGD", "momentum", momentum)?;
-        self.momentum = momentum;
-        Ok(())
     }
 
     fn config(&self) -> Option<OptimizerConfig> {
-        let (learning_rate, momentum, nesterov, decay) =
-            (self.learning_rate, self.momentum, self.nesterov, self.decay);
-        Some(match self.momentum_form {
-            MomentumForm::Keras => OptimizerConfig::Sgd {
-                learning_rate,
-                momentum,
-                nesterov,
-                decay,
-            },
-            MomentumForm::PyTorch => OptimizerConfig::SgdPyTorch {
-                learning_rate,
-                momentum,
-                nesterov,
-                decay,
-            },
-        })
+        Some(OptimizerConfig::Sgd(self.config))
     }
 
-    fn state(&self) -> OptimizerState {
-        OptimizerState {
-            iterations: self.iterations,
-            buffers: vec![StateBuffers::new("velocity", &self.velocity)],
-        }
+    fn momentum(&self) -> Option<f32> {
+        Some(self.config.momentum)
     }
 
-    fn set_state(&mut self, state: OptimizerState) -> Result<()> {
-        let iterations = state.iterations;
-        [self.velocity] = take_buffers("SGD", state, ["velocity"])?;
-        self.iterations = iterations;
-        Ok(())
-    }
-
-    fn save_state(&self, saved: &mut OptimizerState) {
-        save_groups(saved, self.iterations, [("velocity", &self.velocity)]);
-    }
-
-    fn restore_state(&mut self, saved: &OptimizerState) -> Result<()> {
-        self.iterations = restore_groups("SGD", saved, ["velocity"], [&mut self.velocity])?;
+    fn set_momentum(&mut self, momentum: f32) -> Result<()> {
+        check_momentum(momentum)?;
+        self.config.momentum = momentum;
         Ok(())
     }
 }
 
 /// Where [`Sgd`] puts the learning rate in its momentum update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum MomentumForm {
     /// Keras: `v = μv − lr·g; w += v` (the velocity holds the learning rates of past steps).
     #[default]
+    #[cfg_attr(feature = "serde", serde(rename = "keras"))]
     Keras,
     /// PyTorch (and the dropout paper's code): `v = μv + g; w −= lr·v`.
+    #[cfg_attr(feature = "serde", serde(rename = "pytorch"))]
     PyTorch,
 }
