@@ -1,6 +1,6 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use super::{LearningRate, Optimizer, OptimizerConfig, OptimizerState};
+use super::{LearningRate, OptimizerConfig, OptimizerState, Stateful, UpdateRule};
 use crate::elementwise::zip_state2;
 use crate::error::Result;
 use crate::validate;
@@ -44,55 +44,10 @@ impl Default for AdamConfig {
     }
 }
 
-impl AdamConfig {
-    /// Checks every hyper-parameter.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless
-    /// `learning_rate > 0`, both betas in `[0, 1)`, `epsilon > 0` and `decay >= 0`, all finite.
-    pub fn validate(&self) -> Result<()> {
-        self.rate.validate("Adam")?;
-        validate::unit_interval("Adam", "beta_1", self.beta_1)?;
-        validate::unit_interval("Adam", "beta_2", self.beta_2)?;
-        validate::positive("Adam", "epsilon", self.epsilon)
-    }
-}
-
 /// Adam: an [`AdamConfig`] and the moments `m` and `v` of each parameter.
-#[derive(Debug, Clone)]
-pub struct Adam {
-    /// The hyper-parameters.
-    pub config: AdamConfig,
-    /// `t` and the `m` and `v` groups.
-    state: OptimizerState,
-}
-
-impl Default for Adam {
-    fn default() -> Self {
-        Adam::from(AdamConfig::default())
-    }
-}
-
-impl From<AdamConfig> for Adam {
-    /// A fresh optimizer (no state) with these hyper-parameters; checked at `compile`.
-    fn from(config: AdamConfig) -> Self {
-        Adam {
-            config,
-            state: OptimizerState::with_groups(&["m", "v"]),
-        }
-    }
-}
+pub type Adam = Stateful<AdamConfig>;
 
 impl Adam {
-    /// Adam with Keras's defaults and the given learning rate.
-    pub fn new(learning_rate: f32) -> Self {
-        Adam::from(AdamConfig {
-            rate: LearningRate::new(learning_rate),
-            ..AdamConfig::default()
-        })
-    }
-
     /// Sets `beta_1` and `beta_2`.
     pub fn betas(mut self, beta_1: f32, beta_2: f32) -> Self {
         self.config.beta_1 = beta_1;
@@ -105,57 +60,42 @@ impl Adam {
         self.config.epsilon = epsilon;
         self
     }
-
-    /// Sets the decay.
-    pub fn decay(mut self, decay: f32) -> Self {
-        self.config.rate.decay = decay;
-        self
-    }
 }
 
-impl Optimizer for Adam {
-    fn name(&self) -> &'static str {
-        "Adam"
-    }
+impl UpdateRule for AdamConfig {
+    const NAME: &'static str = "Adam";
+    const GROUPS: &'static [&'static str] = &["m", "v"];
 
+    /// `learning_rate > 0`, both betas in `[0, 1)`, `epsilon > 0` and `decay >= 0`, all finite.
     fn validate(&self) -> Result<()> {
-        self.config.validate()
+        self.rate.validate(Self::NAME)?;
+        validate::unit_interval(Self::NAME, "beta_1", self.beta_1)?;
+        validate::unit_interval(Self::NAME, "beta_2", self.beta_2)?;
+        validate::positive(Self::NAME, "epsilon", self.epsilon)
     }
 
     fn rate(&self) -> &LearningRate {
-        &self.config.rate
+        &self.rate
     }
 
     fn rate_mut(&mut self) -> &mut LearningRate {
-        &mut self.config.rate
-    }
-
-    fn state_ref(&self) -> &OptimizerState {
-        &self.state
-    }
-
-    fn state_mut(&mut self) -> &mut OptimizerState {
-        &mut self.state
+        &mut self.rate
     }
 
     fn update(
-        &mut self,
+        &self,
+        state: &mut OptimizerState,
         slot: usize,
         lr: f32,
         t: u64,
         param: ArrayViewMut2<f32>,
         grad: ArrayView2<f32>,
     ) {
-        let AdamConfig {
-            beta_1: b1,
-            beta_2: b2,
-            epsilon: eps,
-            ..
-        } = self.config;
+        let (b1, b2, eps) = (self.beta_1, self.beta_2, self.epsilon);
         let t = t.saturating_add(1) as f64;
         let lr = lr as f64;
         let lr_t = (lr * (1.0 - (b2 as f64).powf(t)).sqrt() / (1.0 - (b1 as f64).powf(t))) as f32;
-        let Some([m, v]) = self.state.slots_mut(slot, &param) else {
+        let Some([m, v]) = state.slots_mut(slot, &param) else {
             return;
         };
         zip_state2(param, grad, m.view_mut(), v.view_mut(), |w, g, m, v| {
@@ -165,7 +105,7 @@ impl Optimizer for Adam {
         });
     }
 
-    fn config(&self) -> Option<OptimizerConfig> {
-        Some(OptimizerConfig::Adam(self.config))
+    fn to_config(&self) -> Option<OptimizerConfig> {
+        Some(OptimizerConfig::Adam(*self))
     }
 }

@@ -2,14 +2,16 @@
 //!
 //! Each optimizer is its hyper-parameters as plain data ([`SgdConfig`], [`AdamConfig`],
 //! [`RmsPropConfig`]) plus its [`OptimizerState`] (the update count `t` and one buffer per
-//! parameter in each of its buffer groups): `Sgd { config, state }`.
+//! parameter in each of its buffer groups): [`Sgd`] is [`Stateful`]`<SgdConfig>`, a
+//! `{ config, state }` pair, as burn's optimizer adaptor wraps a simple optimizer.
 //!
 //! What every optimizer shares is written once, as Keras 3's base optimizer does it: the base
 //! learning rate and Keras 2's `decay` are a [`LearningRate`], whose
 //! [`at`](LearningRate::at)`(t)` is the rate of update `t`; the update count, the state's copies
-//! and checks, `reset` and the learning-rate accessors are provided methods of [`Optimizer`]. An
-//! optimizer writes only its rule, [`update`](Optimizer::update)`(slot, lr_t, t, param, grad)`
-//! (Keras 3's `update_step`), which the model calls with the rate of the step.
+//! and checks, `reset`, the learning-rate accessors and `new`/`decay` are written once for all.
+//! A config writes only its checks and its rule, [`UpdateRule::update`] (Keras 3's
+//! `update_step`), which the model reaches through
+//! [`Optimizer::update`]`(slot, lr_t, t, param, grad)` with the rate of the step.
 //!
 //! ```
 //! use ndnet::optimizers::{LearningRate, Optimizer, Sgd, SgdConfig};
@@ -31,6 +33,9 @@ mod sgd;
 pub use adam::{Adam, AdamConfig};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{MomentumForm, Sgd, SgdConfig};
+pub use stateful::{Stateful, UpdateRule};
+
+mod stateful;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
@@ -165,10 +170,7 @@ pub trait Optimizer: OptimizerClone + Send + std::fmt::Debug {
     /// [`Error::InvalidState`] for an optimizer without momentum (the default).
     fn set_momentum(&mut self, momentum: f32) -> Result<()> {
         let _ = momentum;
-        Err(Error::InvalidState(format!(
-            "{} has no momentum to set",
-            self.name()
-        )))
+        Err(no_momentum(self.name()))
     }
 
     /// The base learning rate.
@@ -242,6 +244,11 @@ pub trait Optimizer: OptimizerClone + Send + std::fmt::Debug {
         self.state_mut().clone_from(saved);
         Ok(())
     }
+}
+
+/// The error of setting the momentum of the optimizer `name`, which has none.
+fn no_momentum(name: &str) -> Error {
+    Error::InvalidState(format!("{name} has no momentum to set"))
 }
 
 /// The largest update count an optimizer continues from: 2⁵³, the largest integer up to which
@@ -344,10 +351,11 @@ impl OptimizerState {
         ))
     }
 
-    /// The buffers of parameter `slot` in the first `N` groups, zeros shaped like `like` on
-    /// first use (or when the parameter's shape changed). Missing groups are added. `None`
-    /// cannot happen; it keeps the update free of panics.
-    pub(crate) fn slots_mut<const N: usize>(
+    /// The buffers of parameter `slot` in the first `N` groups, for an
+    /// [`UpdateRule::update`]: zeros shaped like `like` on first use (or when the parameter's
+    /// shape changed). Missing groups are added, unnamed. Allocates only then. `None` does not
+    /// happen; it keeps the update free of panics.
+    pub fn slots_mut<const N: usize>(
         &mut self,
         slot: usize,
         like: &ArrayViewMut2<f32>,
@@ -401,9 +409,9 @@ impl OptimizerConfig {
     /// [`Error::InvalidParameter`] for a hyper-parameter out of its range.
     pub fn build(&self) -> Result<Box<dyn Optimizer>> {
         let opt: Box<dyn Optimizer> = match *self {
-            OptimizerConfig::Sgd(c) => Box::new(Sgd::from(c)),
-            OptimizerConfig::Adam(c) => Box::new(Adam::from(c)),
-            OptimizerConfig::RmsProp(c) => Box::new(RmsProp::from(c)),
+            OptimizerConfig::Sgd(c) => Box::new(Stateful::from(c)),
+            OptimizerConfig::Adam(c) => Box::new(Stateful::from(c)),
+            OptimizerConfig::RmsProp(c) => Box::new(Stateful::from(c)),
         };
         opt.validate()?;
         Ok(opt)

@@ -1,6 +1,6 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use super::{LearningRate, Optimizer, OptimizerConfig, OptimizerState};
+use super::{LearningRate, OptimizerConfig, OptimizerState, Stateful, UpdateRule};
 use crate::elementwise::{zip_state, zip_state2};
 use crate::error::Result;
 use crate::validate;
@@ -51,57 +51,11 @@ impl Default for RmsPropConfig {
     }
 }
 
-impl RmsPropConfig {
-    /// Checks every hyper-parameter.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless
-    /// `learning_rate > 0`, `rho` and `momentum` in `[0, 1)`, `epsilon > 0` and `decay >= 0`,
-    /// all finite.
-    pub fn validate(&self) -> Result<()> {
-        self.rate.validate("RMSprop")?;
-        validate::unit_interval("RMSprop", "rho", self.rho)?;
-        validate::unit_interval("RMSprop", "momentum", self.momentum)?;
-        validate::positive("RMSprop", "epsilon", self.epsilon)
-    }
-}
-
 /// RMSprop: an [`RmsPropConfig`] and, per parameter, the running mean `ms` and the
 /// `momentum` buffer.
-#[derive(Debug, Clone)]
-pub struct RmsProp {
-    /// The hyper-parameters.
-    pub config: RmsPropConfig,
-    /// `t` and the `ms` and `momentum` groups.
-    state: OptimizerState,
-}
-
-impl Default for RmsProp {
-    fn default() -> Self {
-        RmsProp::from(RmsPropConfig::default())
-    }
-}
-
-impl From<RmsPropConfig> for RmsProp {
-    /// A fresh optimizer (no state) with these hyper-parameters; checked at `compile`.
-    fn from(config: RmsPropConfig) -> Self {
-        RmsProp {
-            config,
-            state: OptimizerState::with_groups(&["ms", "momentum"]),
-        }
-    }
-}
+pub type RmsProp = Stateful<RmsPropConfig>;
 
 impl RmsProp {
-    /// RMSprop with Keras's defaults and the given learning rate.
-    pub fn new(learning_rate: f32) -> Self {
-        RmsProp::from(RmsPropConfig {
-            rate: LearningRate::new(learning_rate),
-            ..RmsPropConfig::default()
-        })
-    }
-
     /// Sets `rho`.
     pub fn rho(mut self, rho: f32) -> Self {
         self.config.rho = rho;
@@ -117,12 +71,6 @@ impl RmsProp {
     /// Sets `epsilon`.
     pub fn epsilon(mut self, epsilon: f32) -> Self {
         self.config.epsilon = epsilon;
-        self
-    }
-
-    /// Sets the decay.
-    pub fn decay(mut self, decay: f32) -> Self {
-        self.config.rate.decay = decay;
         self
     }
 
@@ -144,51 +92,42 @@ impl RmsProp {
     }
 }
 
-impl Optimizer for RmsProp {
-    fn name(&self) -> &'static str {
-        "RMSprop"
-    }
+impl UpdateRule for RmsPropConfig {
+    const NAME: &'static str = "RMSprop";
+    const GROUPS: &'static [&'static str] = &["ms", "momentum"];
 
+    /// `learning_rate > 0`, `rho` and `momentum` in `[0, 1)`, `epsilon > 0` and `decay >= 0`,
+    /// all finite.
     fn validate(&self) -> Result<()> {
-        self.config.validate()
+        self.rate.validate(Self::NAME)?;
+        validate::unit_interval(Self::NAME, "rho", self.rho)?;
+        validate::unit_interval(Self::NAME, "momentum", self.momentum)?;
+        validate::positive(Self::NAME, "epsilon", self.epsilon)
     }
 
     fn rate(&self) -> &LearningRate {
-        &self.config.rate
+        &self.rate
     }
 
     fn rate_mut(&mut self) -> &mut LearningRate {
-        &mut self.config.rate
-    }
-
-    fn state_ref(&self) -> &OptimizerState {
-        &self.state
-    }
-
-    fn state_mut(&mut self) -> &mut OptimizerState {
-        &mut self.state
+        &mut self.rate
     }
 
     fn update(
-        &mut self,
+        &self,
+        state: &mut OptimizerState,
         slot: usize,
         lr: f32,
         _t: u64,
         param: ArrayViewMut2<f32>,
         grad: ArrayView2<f32>,
     ) {
-        let RmsPropConfig {
-            rho,
-            momentum: mu,
-            epsilon: eps,
-            epsilon_inside_sqrt,
-            ..
-        } = self.config;
+        let (rho, mu, eps) = (self.rho, self.momentum, self.epsilon);
         if mu == 0.0 {
-            let Some([ms]) = self.state.slots_mut(slot, &param) else {
+            let Some([ms]) = state.slots_mut(slot, &param) else {
                 return;
             };
-            if epsilon_inside_sqrt {
+            if self.epsilon_inside_sqrt {
                 zip_state(param, grad, ms.view_mut(), |w, g, s| {
                     *s = rho * *s + (1.0 - rho) * g * g;
                     *w -= lr * g / (*s + eps).sqrt();
@@ -201,7 +140,7 @@ impl Optimizer for RmsProp {
             }
             return;
         }
-        let Some([ms, mom]) = self.state.slots_mut(slot, &param) else {
+        let Some([ms, mom]) = state.slots_mut(slot, &param) else {
             return;
         };
         zip_state2(param, grad, ms.view_mut(), mom.view_mut(), |w, g, s, u| {
@@ -211,7 +150,7 @@ impl Optimizer for RmsProp {
         });
     }
 
-    fn config(&self) -> Option<OptimizerConfig> {
-        Some(OptimizerConfig::RmsProp(self.config))
+    fn to_config(&self) -> Option<OptimizerConfig> {
+        Some(OptimizerConfig::RmsProp(*self))
     }
 }

@@ -1,6 +1,6 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use super::{LearningRate, Optimizer, OptimizerConfig, OptimizerState};
+use super::{LearningRate, OptimizerConfig, OptimizerState, Stateful, UpdateRule};
 use crate::elementwise::{zip_state, zip2};
 use crate::error::Result;
 use crate::validate;
@@ -59,19 +59,6 @@ impl Default for SgdConfig {
     }
 }
 
-impl SgdConfig {
-    /// Checks every hyper-parameter.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless
-    /// `learning_rate > 0`, `momentum` in `[0, 1)` and `decay >= 0`, all finite.
-    pub fn validate(&self) -> Result<()> {
-        self.rate.validate("SGD")?;
-        check_momentum(self.momentum)
-    }
-}
-
 /// The range of [`SgdConfig::momentum`], `[0, 1)`.
 fn check_momentum(momentum: f32) -> Result<()> {
     validate::unit_interval("SGD", "momentum", momentum)
@@ -85,39 +72,9 @@ fn check_momentum(momentum: f32) -> Result<()> {
 /// assert!(sgd.validate().is_ok());
 /// assert!(Sgd::new(-1.0).validate().is_err());
 /// ```
-#[derive(Debug, Clone)]
-pub struct Sgd {
-    /// The hyper-parameters.
-    pub config: SgdConfig,
-    /// `t` and the `velocity` group.
-    state: OptimizerState,
-}
-
-impl Default for Sgd {
-    fn default() -> Self {
-        Sgd::from(SgdConfig::default())
-    }
-}
-
-impl From<SgdConfig> for Sgd {
-    /// A fresh optimizer (no state) with these hyper-parameters; checked at `compile`.
-    fn from(config: SgdConfig) -> Self {
-        Sgd {
-            config,
-            state: OptimizerState::with_groups(&["velocity"]),
-        }
-    }
-}
+pub type Sgd = Stateful<SgdConfig>;
 
 impl Sgd {
-    /// Plain SGD with the given learning rate.
-    pub fn new(learning_rate: f32) -> Self {
-        Sgd::from(SgdConfig {
-            rate: LearningRate::new(learning_rate),
-            ..SgdConfig::default()
-        })
-    }
-
     /// Sets the momentum.
     pub fn momentum(mut self, momentum: f32) -> Self {
         self.config.momentum = momentum;
@@ -127,12 +84,6 @@ impl Sgd {
     /// Turns Nesterov momentum on or off.
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.config.nesterov = nesterov;
-        self
-    }
-
-    /// Sets the decay.
-    pub fn decay(mut self, decay: f32) -> Self {
-        self.config.rate.decay = decay;
         self
     }
 
@@ -163,54 +114,43 @@ impl Sgd {
     }
 }
 
-impl Optimizer for Sgd {
-    fn name(&self) -> &'static str {
-        "SGD"
-    }
+impl UpdateRule for SgdConfig {
+    const NAME: &'static str = "SGD";
+    const GROUPS: &'static [&'static str] = &["velocity"];
 
+    /// `learning_rate > 0`, `momentum` in `[0, 1)` and `decay >= 0`, all finite.
     fn validate(&self) -> Result<()> {
-        self.config.validate()
+        self.rate.validate(Self::NAME)?;
+        check_momentum(self.momentum)
     }
 
     fn rate(&self) -> &LearningRate {
-        &self.config.rate
+        &self.rate
     }
 
     fn rate_mut(&mut self) -> &mut LearningRate {
-        &mut self.config.rate
-    }
-
-    fn state_ref(&self) -> &OptimizerState {
-        &self.state
-    }
-
-    fn state_mut(&mut self) -> &mut OptimizerState {
-        &mut self.state
+        &mut self.rate
     }
 
     fn update(
-        &mut self,
+        &self,
+        state: &mut OptimizerState,
         slot: usize,
         lr: f32,
         _t: u64,
         param: ArrayViewMut2<f32>,
         grad: ArrayView2<f32>,
     ) {
-        let SgdConfig {
-            momentum: m,
-            nesterov,
-            momentum_form,
-            ..
-        } = self.config;
+        let m = self.momentum;
         if m == 0.0 {
             zip2(param, grad, |w, g| *w -= lr * g);
             return;
         }
-        let Some([v]) = self.state.slots_mut(slot, &param) else {
+        let Some([v]) = state.slots_mut(slot, &param) else {
             return;
         };
         let v = v.view_mut();
-        match (momentum_form, nesterov) {
+        match (self.momentum_form, self.nesterov) {
             (MomentumForm::PyTorch, true) => zip_state(param, grad, v, |w, g, v| {
                 *v = m * *v + g;
                 *w -= lr * (g + m * *v);
@@ -230,17 +170,17 @@ impl Optimizer for Sgd {
         }
     }
 
-    fn config(&self) -> Option<OptimizerConfig> {
-        Some(OptimizerConfig::Sgd(self.config))
+    fn to_config(&self) -> Option<OptimizerConfig> {
+        Some(OptimizerConfig::Sgd(*self))
     }
 
     fn momentum(&self) -> Option<f32> {
-        Some(self.config.momentum)
+        Some(self.momentum)
     }
 
     fn set_momentum(&mut self, momentum: f32) -> Result<()> {
         check_momentum(momentum)?;
-        self.config.momentum = momentum;
+        self.momentum = momentum;
         Ok(())
     }
 }
