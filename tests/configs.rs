@@ -150,3 +150,46 @@ fn state_with_other_buffer_names_is_refused() {
     });
     assert!(sgd.set_state(wrong).is_err());
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn optimizer_configs_are_flat_json_with_the_momentum_form_by_name() {
+    let config = ndnet::optimizers::Sgd::new(0.5)
+        .momentum(0.9)
+        .momentum_form(MomentumForm::PyTorch)
+        .config()
+        .unwrap();
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "class_name": "SGD",
+            "config": {
+                "learning_rate": 0.5,
+                "decay": 0.0,
+                "momentum": 0.9f32,
+                "nesterov": false,
+                "momentum_form": "pytorch"
+            }
+        })
+    );
+    // A config without `momentum_form` is Keras's form.
+    let keras: OptimizerConfig = serde_json::from_value(serde_json::json!({
+        "class_name": "SGD",
+        "config": {"learning_rate": 0.5, "decay": 0.0, "momentum": 0.9, "nesterov": false}
+    }))
+    .unwrap();
+    let OptimizerConfig::Sgd(sgd) = keras else {
+        panic!("{keras:?}")
+    };
+    assert_eq!(sgd.momentum_form, MomentumForm::Keras);
+    assert_eq!(sgd.rate.learning_rate, 0.5);
+    // A missing learning rate is an error, not a default.
+    assert!(
+        serde_json::from_value::<OptimizerConfig>(serde_json::json!({
+            "class_name": "Adam",
+            "config": {"decay": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+        }))
+        .is_err()
+    );
+}

@@ -6,7 +6,10 @@
 //! model does).
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, array};
-use ndnet::optimizers::{Adam, Optimizer, RmsProp, Sgd};
+use ndnet::optimizers::{
+    Adam, AdamConfig, LearningRate, Optimizer, OptimizerConfig, RmsProp, RmsPropConfig, Sgd,
+    SgdConfig,
+};
 use ndnet::prelude::*;
 
 /// Updates tensor `slot` at the optimizer's current step, as the model does: `lr_t` and `t` are
@@ -199,6 +202,92 @@ fn sgd_current_learning_rate_follows_the_decay() {
         sgd.finish_step();
     }
     assert_seq(&rates, &[0.1, 0.066_666_67, 0.05], 1e-8);
+}
+
+#[test]
+fn learning_rate_at_divides_by_one_plus_decay_times_updates_done() {
+    // lr 0.1, decay 0.5: t = 0, 1, 2, 4 -> 0.1, 0.1/1.5 = 0.0666667, 0.1/2 = 0.05, 0.1/3.
+    let rate = LearningRate {
+        learning_rate: 0.1,
+        decay: 0.5,
+    };
+    let rates: Vec<f32> = [0, 1, 2, 4].iter().map(|&t| rate.at(t)).collect();
+    assert_seq(&rates, &[0.1, 0.066_666_67, 0.05, 0.033_333_33], 1e-8);
+    // Without decay the rate is the base rate at every step.
+    assert_eq!(LearningRate::new(0.3).at(1_000_000), 0.3);
+    assert!(rate.validate("SGD").is_ok());
+    let bad = LearningRate {
+        learning_rate: 0.1,
+        decay: -1.0,
+    };
+    assert!(
+        bad.validate("SGD")
+            .unwrap_err()
+            .to_string()
+            .contains("decay")
+    );
+}
+
+#[test]
+fn a_model_step_uses_the_decayed_rate_of_its_update_count() {
+    // Dense(1), no activation, w = b = 0, x = 1, y = 1, MSE: dL/dw = dL/db = 2 (w + b - 1).
+    // SGD lr 0.1, decay 1: step 1 at lr 0.1, gradient -2: w = b = 0.2;
+    // step 2 at lr 0.1 / 2 = 0.05, gradient 2 (0.4 - 1) = -1.2: w = b = 0.2 + 0.06 = 0.26.
+    let mut model = Sequential::new(1).with_seed(0);
+    model
+        .add(Dense::new(1).kernel_initializer(Initializer::Zeros))
+        .unwrap();
+    model
+        .compile(MeanSquaredError, Sgd::new(0.1).decay(1.0))
+        .unwrap();
+    let (x, y) = (array![[1.0f32]], array![[1.0f32]]);
+    model.train_on_batch(&x, &y).unwrap();
+    assert_eq!(model.optimizer().unwrap().current_learning_rate(), 0.05);
+    model.train_on_batch(&x, &y).unwrap();
+    let w: Vec<f32> = model.get_weights().iter().flatten().copied().collect();
+    assert_seq(&w, &[0.26, 0.26], TOL);
+}
+
+#[test]
+fn configs_default_to_the_keras_defaults_and_build_the_same_optimizer() {
+    let sgd = SgdConfig::default();
+    assert_eq!(
+        (
+            sgd.rate.learning_rate,
+            sgd.momentum,
+            sgd.nesterov,
+            sgd.rate.decay
+        ),
+        (0.01, 0.0, false, 0.0)
+    );
+    let adam = AdamConfig::default();
+    assert_eq!(
+        (
+            adam.rate.learning_rate,
+            adam.beta_1,
+            adam.beta_2,
+            adam.epsilon
+        ),
+        (0.001, 0.9, 0.999, 1e-7)
+    );
+    let rms = RmsPropConfig::default();
+    assert_eq!(
+        (rms.rate.learning_rate, rms.rho, rms.momentum, rms.epsilon),
+        (0.001, 0.9, 0.0, 1e-7)
+    );
+    // A struct literal and the builders give the same config.
+    let literal = OptimizerConfig::Sgd(SgdConfig {
+        rate: LearningRate {
+            learning_rate: 0.1,
+            decay: 1e-4,
+        },
+        momentum: 0.9,
+        nesterov: true,
+        ..SgdConfig::default()
+    });
+    let built = Sgd::new(0.1).momentum(0.9).nesterov(true).decay(1e-4);
+    assert_eq!(built.config(), Some(literal.clone()));
+    assert_eq!(literal.build().unwrap().config(), Some(literal));
 }
 
 #[test]
