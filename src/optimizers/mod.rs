@@ -119,8 +119,10 @@ impl Clone for Box<dyn Optimizer> {
 /// [`finish_step`](Optimizer::finish_step). State buffers are allocated on the first step and
 /// reused afterwards.
 ///
-/// An optimizer implements its rule ([`update`](Optimizer::update)), its checks and its name,
-/// and gives access to its [`LearningRate`] and [`OptimizerState`]; everything else is provided.
+/// The optimizers here are all [`Stateful`]`<R>` for a config `R` that implements
+/// [`UpdateRule`]. An optimizer written from scratch implements its rule
+/// ([`update`](Optimizer::update)), its checks and its name, and gives access to its
+/// [`LearningRate`] and [`OptimizerState`]; everything else is provided.
 pub trait Optimizer: OptimizerClone + Send + std::fmt::Debug {
     /// Keras's name, e.g. `"SGD"`.
     fn name(&self) -> &'static str;
