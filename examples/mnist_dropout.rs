@@ -434,9 +434,8 @@ fn train_one(
         let per_epoch = elapsed / (epoch + 1) as f64;
         let opt = model.optimizer();
         let updates = opt.map_or(0, |o| o.iterations());
-        let lr = opt.map_or(f32::NAN, |o| {
-            1.0 / (1.0 + 1e-4 * o.iterations() as f32) * o.learning_rate()
-        });
+        // The rate of the next update, lr / (1 + decay · t).
+        let lr = opt.map_or(f32::NAN, |o| o.current_learning_rate());
         let mom = opt.and_then(|o| o.momentum()).unwrap_or(f32::NAN);
         eprintln!(
             "[{:<15}] epoch {:>4}/{epochs}  error {error:6.3}%  loss {:.4}  {:.1} s/epoch  ETA {}",

@@ -160,6 +160,13 @@ impl Initializer {
     }
 }
 
+// The fills below draw `f64` samples in the tensor's logical order and round each once to `f32`.
+// `ndarray-rand`'s `Array::random_using(shape, dist, rng)` draws in the same order, but its
+// readable form, with `f32` distributions, gives other numbers (`Normal<f32>` scales in `f32`;
+// `Uniform<f32>` consumes 32-bit draws), which would change every seeded result; with `f64`
+// distributions and a cast it gives the same numbers through two temporary arrays. So the
+// loops stay.
+
 fn fill_uniform<D: Dimension, R: Rng + ?Sized>(
     mut w: ArrayViewMut<f32, D>,
     lo: f64,

@@ -3,7 +3,7 @@
 use ndarray::array;
 use ndnet::constraints::{Constraint, ConstraintConfig, MinMaxNorm, UnitNorm};
 use ndnet::layers::LayerConfig;
-use ndnet::optimizers::{OptimizerConfig, StateBuffers};
+use ndnet::optimizers::{LearningRate, MomentumForm, OptimizerConfig, SgdConfig, StateBuffers};
 use ndnet::prelude::*;
 
 #[test]
@@ -104,12 +104,15 @@ fn each_optimizer_rebuilds_from_its_config() {
         assert_eq!(config.build().unwrap().config(), Some(config));
     }
     assert!(
-        OptimizerConfig::Sgd {
-            learning_rate: -1.0,
+        OptimizerConfig::Sgd(SgdConfig {
+            rate: LearningRate {
+                learning_rate: -1.0,
+                decay: 0.0
+            },
             momentum: 0.0,
             nesterov: false,
-            decay: 0.0
-        }
+            momentum_form: MomentumForm::Keras,
+        })
         .build()
         .is_err()
     );
@@ -119,7 +122,7 @@ fn each_optimizer_rebuilds_from_its_config() {
 fn optimizer_state_moves_from_one_optimizer_to_another() {
     let mut a = Sgd::new(0.1).momentum(0.9);
     let mut w = array![[1.0f32, 2.0]];
-    a.update(0, w.view_mut(), array![[0.5f32, -0.5]].view());
+    a.update(0, 0.1, 0, w.view_mut(), array![[0.5f32, -0.5]].view());
     a.finish_step();
     let state = a.state();
     assert_eq!(state.iterations, 1);
@@ -143,4 +146,47 @@ fn state_with_other_buffer_names_is_refused() {
         slots: Vec::new(),
     });
     assert!(sgd.set_state(wrong).is_err());
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn optimizer_configs_are_flat_json_with_the_momentum_form_by_name() {
+    let config = ndnet::optimizers::Sgd::new(0.5)
+        .momentum(0.9)
+        .momentum_form(MomentumForm::PyTorch)
+        .config()
+        .unwrap();
+    let json = serde_json::to_value(&config).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "class_name": "SGD",
+            "config": {
+                "learning_rate": 0.5,
+                "decay": 0.0,
+                "momentum": 0.9f32,
+                "nesterov": false,
+                "momentum_form": "pytorch"
+            }
+        })
+    );
+    // A config without `momentum_form` is Keras's form.
+    let keras: OptimizerConfig = serde_json::from_value(serde_json::json!({
+        "class_name": "SGD",
+        "config": {"learning_rate": 0.5, "decay": 0.0, "momentum": 0.9, "nesterov": false}
+    }))
+    .unwrap();
+    let OptimizerConfig::Sgd(sgd) = keras else {
+        panic!("{keras:?}")
+    };
+    assert_eq!(sgd.momentum_form, MomentumForm::Keras);
+    assert_eq!(sgd.rate.learning_rate, 0.5);
+    // A missing learning rate is an error, not a default.
+    assert!(
+        serde_json::from_value::<OptimizerConfig>(serde_json::json!({
+            "class_name": "Adam",
+            "config": {"decay": 0.0, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+        }))
+        .is_err()
+    );
 }

@@ -44,12 +44,14 @@ fn rmsprop_epsilon_inside_the_square_root_matches_keras_3_by_hand() {
     // Keras 3: w1 = 1 - 0.1 · 0.2 / sqrt(0.03) = 0.884530; w2 = w1 + 0.1 · 0.1 / sqrt(0.025).
     // Keras 2: w1 = 1 - 0.02 / (sqrt(0.02) + 0.01) = 0.867900; w2 = w1 + 0.01 / (sqrt(0.015) + 0.01).
     let run = |inside: bool| {
-        let mut opt = RmsProp::new(0.1).rho(0.5).epsilon_inside_sqrt(inside);
-        opt.epsilon = 0.01;
+        let mut opt = RmsProp::new(0.1)
+            .rho(0.5)
+            .epsilon(0.01)
+            .epsilon_inside_sqrt(inside);
         let mut w = array![[1.0f32]];
-        opt.update(0, w.view_mut(), array![[0.2f32]].view());
+        opt.update(0, 0.1, 0, w.view_mut(), array![[0.2f32]].view());
         let w1 = w[[0, 0]];
-        opt.update(0, w.view_mut(), array![[-0.1f32]].view());
+        opt.update(0, 0.1, 0, w.view_mut(), array![[-0.1f32]].view());
         (w1, w[[0, 0]])
     };
     let k3_1 = 1.0 - 0.02 / 0.03f64.sqrt();

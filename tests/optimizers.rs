@@ -1,12 +1,23 @@
 //! Optimizer updates against Keras's formulas, computed by hand over three steps, plus
 //! validation, the iteration counter and `reset`.
 //!
-//! Every test drives the optimizer directly: `update(slot, param, grad)` for each tensor, then
-//! `finish_step()` once per batch (which is what a model does).
+//! Every test drives the optimizer directly: `update(slot, lr_t, t, param, grad)` for each
+//! tensor with the step's rate and count, then `finish_step()` once per batch (which is what a
+//! model does).
 
-use ndarray::{Array2, array};
-use ndnet::optimizers::{Adam, Optimizer, RmsProp, Sgd};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, array};
+use ndnet::optimizers::{
+    Adam, AdamConfig, LearningRate, Optimizer, OptimizerConfig, RmsProp, RmsPropConfig, Sgd,
+    SgdConfig,
+};
 use ndnet::prelude::*;
+
+/// Updates tensor `slot` at the optimizer's current step, as the model does: `lr_t` and `t` are
+/// the optimizer's current learning rate and update count.
+fn update(opt: &mut dyn Optimizer, slot: usize, w: ArrayViewMut2<f32>, g: ArrayView2<f32>) {
+    let (lr_t, t) = (opt.current_learning_rate(), opt.iterations());
+    opt.update(slot, lr_t, t, w, g);
+}
 
 /// Applies `grads[k]` as step `k` to a single tensor starting at `w0`, returning the weights
 /// after each step.
@@ -14,7 +25,7 @@ fn run(opt: &mut dyn Optimizer, w0: Array2<f32>, grads: &[Array2<f32>]) -> Vec<A
     let mut w = w0;
     let mut out = Vec::new();
     for g in grads {
-        opt.update(0, w.view_mut(), g.view());
+        update(opt, 0, w.view_mut(), g.view());
         opt.finish_step();
         out.push(w.clone());
     }
@@ -156,8 +167,8 @@ fn sgd_keeps_a_separate_velocity_per_slot() {
     let (ga, gb) = (array![[1.0f32]], array![[-1.0f32, -1.0]]);
     let (mut sa, mut sb) = (Vec::new(), Vec::new());
     for _ in 0..3 {
-        sgd.update(0, a.view_mut(), ga.view());
-        sgd.update(1, b.view_mut(), gb.view());
+        update(&mut sgd, 0, a.view_mut(), ga.view());
+        update(&mut sgd, 1, b.view_mut(), gb.view());
         sgd.finish_step();
         sa.push(a[[0, 0]]);
         sb.push(b[[0, 1]]);
@@ -174,8 +185,8 @@ fn sgd_decay_counts_batches_not_tensors() {
     let (mut a, mut b) = (array![[0.0f32]], array![[0.0f32]]);
     let g = array![[1.0f32]];
     for _ in 0..2 {
-        sgd.update(0, a.view_mut(), g.view());
-        sgd.update(1, b.view_mut(), g.view());
+        update(&mut sgd, 0, a.view_mut(), g.view());
+        update(&mut sgd, 1, b.view_mut(), g.view());
         sgd.finish_step();
     }
     assert!((a[[0, 0]] + 0.15).abs() < 1e-7 && (b[[0, 0]] + 0.15).abs() < 1e-7);
@@ -194,10 +205,101 @@ fn sgd_current_learning_rate_follows_the_decay() {
 }
 
 #[test]
+fn learning_rate_at_divides_by_one_plus_decay_times_updates_done() {
+    // lr 0.1, decay 0.5: t = 0, 1, 2, 4 -> 0.1, 0.1/1.5 = 0.0666667, 0.1/2 = 0.05, 0.1/3.
+    let rate = LearningRate {
+        learning_rate: 0.1,
+        decay: 0.5,
+    };
+    let rates: Vec<f32> = [0, 1, 2, 4].iter().map(|&t| rate.at(t)).collect();
+    assert_seq(&rates, &[0.1, 0.066_666_67, 0.05, 0.033_333_33], 1e-8);
+    // Without decay the rate is the base rate at every step.
+    assert_eq!(LearningRate::new(0.3).at(1_000_000), 0.3);
+    assert!(rate.validate("SGD").is_ok());
+    let bad = LearningRate {
+        learning_rate: 0.1,
+        decay: -1.0,
+    };
+    assert!(
+        bad.validate("SGD")
+            .unwrap_err()
+            .to_string()
+            .contains("decay")
+    );
+}
+
+#[test]
+fn a_model_step_uses_the_decayed_rate_of_its_update_count() {
+    // Dense(1), no activation, w = b = 0, x = 1, y = 1, MSE: dL/dw = dL/db = 2 (w + b - 1).
+    // SGD lr 0.1, decay 1: step 1 at lr 0.1, gradient -2: w = b = 0.2;
+    // step 2 at lr 0.1 / 2 = 0.05, gradient 2 (0.4 - 1) = -1.2: w = b = 0.2 + 0.06 = 0.26.
+    let mut model = Sequential::new(1).with_seed(0);
+    model
+        .add(Dense::new(1).kernel_initializer(Initializer::Zeros))
+        .unwrap();
+    model
+        .compile(MeanSquaredError, Sgd::new(0.1).decay(1.0))
+        .unwrap();
+    let (x, y) = (array![[1.0f32]], array![[1.0f32]]);
+    model.train_on_batch(&x, &y).unwrap();
+    assert_eq!(model.optimizer().unwrap().current_learning_rate(), 0.05);
+    model.train_on_batch(&x, &y).unwrap();
+    let w: Vec<f32> = model.get_weights().iter().flatten().copied().collect();
+    assert_seq(&w, &[0.26, 0.26], TOL);
+}
+
+#[test]
+fn configs_default_to_the_keras_defaults_and_build_the_same_optimizer() {
+    let sgd = SgdConfig::default();
+    assert_eq!(
+        (
+            sgd.rate.learning_rate,
+            sgd.momentum,
+            sgd.nesterov,
+            sgd.rate.decay
+        ),
+        (0.01, 0.0, false, 0.0)
+    );
+    let adam = AdamConfig::default();
+    assert_eq!(
+        (
+            adam.rate.learning_rate,
+            adam.beta_1,
+            adam.beta_2,
+            adam.epsilon
+        ),
+        (0.001, 0.9, 0.999, 1e-7)
+    );
+    let rms = RmsPropConfig::default();
+    assert_eq!(
+        (rms.rate.learning_rate, rms.rho, rms.momentum, rms.epsilon),
+        (0.001, 0.9, 0.0, 1e-7)
+    );
+    // A struct literal and the builders give the same config.
+    let literal = OptimizerConfig::Sgd(SgdConfig {
+        rate: LearningRate {
+            learning_rate: 0.1,
+            decay: 1e-4,
+        },
+        momentum: 0.9,
+        nesterov: true,
+        ..SgdConfig::default()
+    });
+    let built = Sgd::new(0.1).momentum(0.9).nesterov(true).decay(1e-4);
+    assert_eq!(built.config(), Some(literal.clone()));
+    assert_eq!(literal.build().unwrap().config(), Some(literal));
+}
+
+#[test]
 fn sgd_defaults_are_keras_defaults() {
     let sgd = Sgd::default();
     assert_eq!(
-        (sgd.learning_rate, sgd.momentum, sgd.nesterov, sgd.decay),
+        (
+            sgd.config.rate.learning_rate,
+            sgd.config.momentum,
+            sgd.config.nesterov,
+            sgd.config.rate.decay
+        ),
         (0.01, 0.0, false, 0.0)
     );
 }
@@ -253,11 +355,11 @@ fn adam_defaults_are_keras_defaults() {
     let adam = Adam::default();
     assert_eq!(
         (
-            adam.learning_rate,
-            adam.beta_1,
-            adam.beta_2,
-            adam.epsilon,
-            adam.decay
+            adam.config.rate.learning_rate,
+            adam.config.beta_1,
+            adam.config.beta_2,
+            adam.config.epsilon,
+            adam.config.rate.decay
         ),
         (0.001, 0.9, 0.999, 1e-7, 0.0)
     );
@@ -304,11 +406,11 @@ fn rmsprop_defaults_are_keras_defaults() {
     let rms = RmsProp::default();
     assert_eq!(
         (
-            rms.learning_rate,
-            rms.rho,
-            rms.momentum,
-            rms.epsilon,
-            rms.decay
+            rms.config.rate.learning_rate,
+            rms.config.rho,
+            rms.config.momentum,
+            rms.config.epsilon,
+            rms.config.rate.decay
         ),
         (0.001, 0.9, 0.0, 1e-7, 0.0)
     );
@@ -410,8 +512,8 @@ fn iterations_count_finish_step_calls_not_updates() {
     let mut w = array![[0.0f32]];
     let g = array![[1.0f32]];
     assert_eq!(sgd.iterations(), 0);
-    sgd.update(0, w.view_mut(), g.view());
-    sgd.update(1, w.view_mut(), g.view());
+    update(&mut sgd, 0, w.view_mut(), g.view());
+    update(&mut sgd, 1, w.view_mut(), g.view());
     assert_eq!(sgd.iterations(), 0);
     sgd.finish_step();
     assert_eq!(sgd.iterations(), 1);
@@ -459,11 +561,11 @@ fn set_learning_rate_changes_the_next_step() {
     let mut sgd = Sgd::new(0.1);
     let mut w = array![[0.0f32]];
     let g = array![[1.0f32]];
-    sgd.update(0, w.view_mut(), g.view());
+    update(&mut sgd, 0, w.view_mut(), g.view());
     sgd.finish_step();
     sgd.set_learning_rate(0.5).unwrap();
     assert_eq!(sgd.learning_rate(), 0.5);
-    sgd.update(0, w.view_mut(), g.view());
+    update(&mut sgd, 0, w.view_mut(), g.view());
     assert!((w[[0, 0]] + 0.6).abs() < 1e-7);
 }
 

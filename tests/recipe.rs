@@ -5,7 +5,9 @@
 use ndarray::{Array2, array};
 use ndnet::callbacks::{Callback, DropoutScheduler, MomentumScheduler};
 use ndnet::layers::LayerConfig;
-use ndnet::optimizers::{Adam, MomentumForm, Optimizer, OptimizerConfig, Sgd};
+use ndnet::optimizers::{
+    Adam, LearningRate, MomentumForm, Optimizer, OptimizerConfig, Sgd, SgdConfig,
+};
 use ndnet::prelude::*;
 use ndnet::schedules::{LearningRateSchedule, PolynomialDecay};
 
@@ -13,7 +15,8 @@ fn run_scalar(opt: &mut dyn Optimizer, w0: f32, grads: &[f32]) -> Vec<f32> {
     let mut w = array![[w0]];
     let mut out = Vec::new();
     for &g in grads {
-        opt.update(0, w.view_mut(), array![[g]].view());
+        let (lr_t, t) = (opt.current_learning_rate(), opt.iterations());
+        opt.update(0, lr_t, t, w.view_mut(), array![[g]].view());
         opt.finish_step();
         out.push(w[[0, 0]]);
     }
@@ -81,7 +84,13 @@ fn pytorch_nesterov_steps_along_gradient_plus_momentum_times_velocity() {
 fn pytorch_form_survives_its_config() {
     let sgd = torch(0.1, 0.9).decay(1.0);
     let config = sgd.config().unwrap();
-    assert!(matches!(config, OptimizerConfig::SgdPyTorch { .. }));
+    assert!(matches!(
+        config,
+        OptimizerConfig::Sgd(SgdConfig {
+            momentum_form: MomentumForm::PyTorch,
+            ..
+        })
+    ));
     let mut rebuilt = config.build().unwrap();
     assert_eq!(rebuilt.config(), Some(config));
     // Still the PyTorch steps of the decaying-rate test.
@@ -99,12 +108,15 @@ fn a_model_with_pytorch_sgd_saves_and_loads_with_its_form() {
     let loaded = Sequential::from_bytes(&bytes).unwrap();
     assert_eq!(
         loaded.optimizer().unwrap().config(),
-        Some(OptimizerConfig::SgdPyTorch {
-            learning_rate: 0.1,
+        Some(OptimizerConfig::Sgd(SgdConfig {
+            rate: LearningRate {
+                learning_rate: 0.1,
+                decay: 0.0
+            },
             momentum: 0.9,
             nesterov: false,
-            decay: 0.0
-        })
+            momentum_form: MomentumForm::PyTorch,
+        }))
     );
 }
 

@@ -720,8 +720,8 @@ fn check_state_group(
     slots: usize,
 ) -> Checked<()> {
     let squares = match optimizer {
-        OptimizerConfig::Adam { .. } => group == "v",
-        OptimizerConfig::RmsProp { .. } => group == "ms",
+        OptimizerConfig::Adam(_) => group == "v",
+        OptimizerConfig::RmsProp(_) => group == "ms",
         _ => false,
     };
     if !squares {

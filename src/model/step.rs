@@ -312,10 +312,13 @@ impl From<Error> for StepFailure {
     }
 }
 
-/// Applies the optimizer to every parameter, then each parameter's constraint. A parameter
-/// whose gradient has another shape, or a constraint that fails, stops the update with an
-/// error (the parameters before it are already updated; the step puts them back).
+/// Applies the optimizer to every parameter, then each parameter's constraint, with the step's
+/// learning rate computed once. A parameter whose gradient has another shape, or a constraint
+/// that fails, stops the update with an error (the parameters before it are already updated;
+/// the step puts them back).
 fn apply_updates(layers: &mut [LayerSlot], optimizer: &mut dyn Optimizer) -> Result<()> {
+    let t = optimizer.iterations();
+    let lr_t = optimizer.current_learning_rate();
     let mut slot = 0;
     let mut failed = None;
     for (i, layer) in layers.iter_mut().enumerate() {
@@ -334,7 +337,7 @@ fn apply_updates(layers: &mut [LayerSlot], optimizer: &mut dyn Optimizer) -> Res
                 ));
                 return;
             }
-            optimizer.update(slot, p.value.view_mut(), p.grad);
+            optimizer.update(slot, lr_t, t, p.value.view_mut(), p.grad);
             if let Some(c) = p.constraint
                 && let Err(e) = c.apply(p.value)
             {

@@ -1,72 +1,147 @@
 //! Optimizers: the [`Optimizer`] trait with Keras 2's [`Sgd`], [`Adam`] and [`RmsProp`].
-
-/// The `Optimizer` methods every optimizer here implements the same way: a `learning_rate`
-/// field, an `iterations` counter, and `Clone`.
-macro_rules! common_optimizer_methods {
-    () => {
-        fn learning_rate(&self) -> f32 {
-            self.learning_rate
-        }
-
-        fn set_learning_rate(&mut self, lr: f32) -> crate::error::Result<()> {
-            crate::validate::non_negative(self.name(), "learning_rate", lr)?;
-            self.learning_rate = lr;
-            Ok(())
-        }
-
-        fn iterations(&self) -> u64 {
-            self.iterations
-        }
-
-        fn finish_step(&mut self) {
-            // The model refuses to step at `MAX_ITERATIONS`, so this never saturates there.
-            self.iterations = self.iterations.saturating_add(1);
-        }
-
-        fn clone_box(&self) -> Box<dyn Optimizer> {
-            Box::new(self.clone())
-        }
-    };
-}
+//!
+//! Each optimizer is its hyper-parameters as plain data ([`SgdConfig`], [`AdamConfig`],
+//! [`RmsPropConfig`]) plus its [`OptimizerState`] (the update count `t` and one buffer per
+//! parameter in each of its buffer groups): [`Sgd`] is [`Stateful`]`<SgdConfig>`, a
+//! `{ config, state }` pair, as burn's optimizer adaptor wraps a simple optimizer.
+//!
+//! What every optimizer shares is written once, as Keras 3's base optimizer does it: the base
+//! learning rate and Keras 2's `decay` are a [`LearningRate`], whose
+//! [`at`](LearningRate::at)`(t)` is the rate of update `t`; the update count, the state's copies
+//! and checks, `reset`, the learning-rate accessors and `new`/`decay` are written once for all.
+//! A config writes only its checks and its rule, [`UpdateRule::update`] (Keras 3's
+//! `update_step`), which the model reaches through
+//! [`Optimizer::update`]`(slot, lr_t, t, param, grad)` with the rate of the step.
+//!
+//! ```
+//! use ndnet::optimizers::{LearningRate, Optimizer, Sgd, SgdConfig};
+//! // The builders set the config's fields; the two spellings are the same optimizer.
+//! let built = Sgd::new(0.1).momentum(0.9).decay(1e-4);
+//! let config = SgdConfig {
+//!     rate: LearningRate { learning_rate: 0.1, decay: 1e-4 },
+//!     momentum: 0.9,
+//!     ..SgdConfig::default()
+//! };
+//! assert_eq!(built.config, config);
+//! assert_eq!(Sgd::from(config).current_learning_rate(), 0.1);
+//! ```
 
 mod adam;
 mod rmsprop;
 mod sgd;
 
-pub use adam::Adam;
-pub use rmsprop::RmsProp;
-pub use sgd::{MomentumForm, Sgd};
+pub use adam::{Adam, AdamConfig};
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use sgd::{MomentumForm, Sgd, SgdConfig};
+pub use stateful::{Stateful, UpdateRule};
+
+mod stateful;
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
+use crate::clone_box::clone_box_trait;
 use crate::error::{Error, Result};
+use crate::schedules::{InverseTimeDecay, LearningRateSchedule};
+use crate::validate;
+
+/// The base learning rate and Keras 2's inverse-time `decay`, shared by every optimizer here.
+///
+/// Update `t` (0 for the first, counted in batches) uses
+///
+/// ```text
+/// lr_t = learning_rate / (1 + decay · t)
+/// ```
+///
+/// which is [`InverseTimeDecay`]`(learning_rate, 1, decay)`. A
+/// [`LearningRateScheduler`](crate::callbacks::LearningRateScheduler) replaces
+/// `learning_rate` between steps; `decay` still applies on top of it.
+///
+/// ```
+/// use ndnet::optimizers::LearningRate;
+/// let rate = LearningRate { learning_rate: 0.1, decay: 0.5 };
+/// assert_eq!((rate.at(0), rate.at(2)), (0.1, 0.05));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LearningRate {
+    /// Base learning rate `lr` (> 0 at compile; a schedule may set it to 0 later).
+    pub learning_rate: f32,
+    /// Inverse-time decay per update (>= 0): `lr_t = lr / (1 + decay · t)`. 0: a constant rate.
+    pub decay: f32,
+}
+
+impl LearningRate {
+    /// `learning_rate` without decay.
+    pub const fn new(learning_rate: f32) -> Self {
+        LearningRate {
+            learning_rate,
+            decay: 0.0,
+        }
+    }
+
+    /// The rate of update `t` (0 for the first): `learning_rate / (1 + decay · t)`, in `f32`.
+    pub fn at(&self, t: u64) -> f32 {
+        InverseTimeDecay::new(self.learning_rate, 1, self.decay).rate(t)
+    }
+
+    /// `InvalidParameter` (naming `owner`) unless `learning_rate > 0` and `decay >= 0`, both
+    /// finite.
+    pub fn validate(&self, owner: &str) -> Result<()> {
+        validate::positive(owner, "learning_rate", self.learning_rate)?;
+        validate::non_negative(owner, "decay", self.decay)
+    }
+}
+
+clone_box_trait!(
+    /// `clone_box` for [`Optimizer`]: implemented for every optimizer that is `Clone`, so that
+    /// no optimizer writes one.
+    OptimizerClone for Optimizer
+);
 
 /// Updates parameters from their gradients.
 ///
-/// The model calls [`update`](Optimizer::update) for every parameter tensor of every layer, in a
-/// fixed order (`slot` 0, 1, ...), then [`finish_step`](Optimizer::finish_step) once per batch.
-/// State (momentum buffers, moments) is allocated on the first step and reused afterwards.
-pub trait Optimizer: Send + Sync + std::fmt::Debug {
+/// For each batch the model takes `t = `[`iterations`](Optimizer::iterations)`()` and
+/// `lr_t = `[`current_learning_rate`](Optimizer::current_learning_rate)`()` once, calls
+/// [`update`](Optimizer::update)`(slot, lr_t, t, param, grad)` for every parameter tensor of
+/// every layer, in a fixed order (`slot` 0, 1, ...), then
+/// [`finish_step`](Optimizer::finish_step). State buffers are allocated on the first step and
+/// reused afterwards.
+///
+/// The optimizers here are all [`Stateful`]`<R>` for a config `R` that implements
+/// [`UpdateRule`]. An optimizer written from scratch implements its rule
+/// ([`update`](Optimizer::update)), its checks and its name, and gives access to its
+/// [`LearningRate`] and [`OptimizerState`]; everything else is provided.
+pub trait Optimizer: OptimizerClone + Send + Sync + std::fmt::Debug {
     /// Keras's name, e.g. `"SGD"`.
     fn name(&self) -> &'static str;
     /// Checks the hyper-parameters.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] naming the first one out of its range.
     fn validate(&self) -> Result<()>;
-    /// The base learning rate.
-    fn learning_rate(&self) -> f32;
-    /// Replaces the base learning rate (for schedules). A rate that is NaN, infinite or
-    /// negative is an `InvalidParameter` error and changes nothing (0 is allowed: a schedule may
-    /// decay to it).
-    fn set_learning_rate(&mut self, lr: f32) -> Result<()>;
-    /// Number of updates done (`t` in the formulas).
-    fn iterations(&self) -> u64;
-    /// Applies one update to the parameter at position `slot`.
-    fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>);
-    /// Ends a batch: `t += 1`.
-    fn finish_step(&mut self);
-    /// Forgets all state (moments and `t`).
-    fn reset(&mut self);
-    /// A boxed copy, state included.
-    fn clone_box(&self) -> Box<dyn Optimizer>;
+    /// The base learning rate and decay.
+    fn rate(&self) -> &LearningRate;
+    /// Mutable [`rate`](Optimizer::rate). Prefer
+    /// [`set_learning_rate`](Optimizer::set_learning_rate), which checks the value.
+    fn rate_mut(&mut self) -> &mut LearningRate;
+    /// The state: `t` and the buffer groups.
+    fn state_ref(&self) -> &OptimizerState;
+    /// Mutable [`state_ref`](Optimizer::state_ref). Prefer
+    /// [`set_state`](Optimizer::set_state), which checks the groups and `t`.
+    fn state_mut(&mut self) -> &mut OptimizerState;
+    /// Applies one update to the parameter at position `slot` (a kernel `(inputs, units)`, a
+    /// bias `(units, 1)`), with `lr_t` the learning rate of this step and `t` the number of
+    /// updates done before it (0 for the first). `param` and `grad` have the same shape (the
+    /// model checks it before calling).
+    fn update(
+        &mut self,
+        slot: usize,
+        lr_t: f32,
+        t: u64,
+        param: ArrayViewMut2<f32>,
+        grad: ArrayView2<f32>,
+    );
     /// The hyper-parameters as plain data, for saving. `None` (the default, for optimizers
     /// defined outside this crate) means the optimizer cannot be saved.
     fn config(&self) -> Option<OptimizerConfig> {
@@ -81,45 +156,89 @@ pub trait Optimizer: Send + Sync + std::fmt::Debug {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] for a value outside the optimizer's range,
+    /// [`Error::InvalidParameter`] for a value outside the optimizer's range (nothing changes),
     /// [`Error::InvalidState`] for an optimizer without momentum (the default).
     fn set_momentum(&mut self, momentum: f32) -> Result<()> {
         let _ = momentum;
-        Err(Error::InvalidState(format!(
-            "{} has no momentum to set",
-            self.name()
-        )))
+        Err(no_momentum(self.name()))
+    }
+
+    /// The base learning rate.
+    fn learning_rate(&self) -> f32 {
+        self.rate().learning_rate
+    }
+    /// Replaces the base learning rate (for schedules).
+    ///
+    /// # Errors
+    ///
+    /// A rate that is NaN, infinite or negative is an [`Error::InvalidParameter`] and changes
+    /// nothing (0 is allowed: a schedule may decay to it).
+    fn set_learning_rate(&mut self, lr: f32) -> Result<()> {
+        validate::non_negative(self.name(), "learning_rate", lr)?;
+        self.rate_mut().learning_rate = lr;
+        Ok(())
+    }
+    /// Number of updates done (`t` in the formulas).
+    fn iterations(&self) -> u64 {
+        self.state_ref().iterations
+    }
+    /// The learning rate of the next update: [`LearningRate::at`] of
+    /// [`iterations`](Optimizer::iterations). This is the one place a step's rate is computed.
+    fn current_learning_rate(&self) -> f32 {
+        self.rate().at(self.iterations())
+    }
+    /// Ends a batch: `t += 1`.
+    fn finish_step(&mut self) {
+        // The model refuses to step at `MAX_ITERATIONS`, so this never saturates there.
+        let state = self.state_mut();
+        state.iterations = state.iterations.saturating_add(1);
+    }
+    /// Forgets all state (the buffers and `t`); the buffer groups stay, empty.
+    fn reset(&mut self) {
+        let state = self.state_mut();
+        state.iterations = 0;
+        for group in &mut state.buffers {
+            group.slots.clear();
+        }
     }
     /// A copy of the state: `t` and the per-parameter buffers (momentum, moments).
     fn state(&self) -> OptimizerState {
-        OptimizerState {
-            iterations: self.iterations(),
-            buffers: Vec::new(),
-        }
+        self.state_ref().clone()
     }
     /// Replaces the state with one [`state`](Optimizer::state) returned, so training resumes
-    /// where it stopped. Buffer groups must have the names this optimizer uses, and
-    /// `iterations` must be at most [`MAX_ITERATIONS`].
+    /// where it stopped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] (changing nothing) unless the buffer groups have the names
+    /// this optimizer uses, in order, and `iterations` is at most [`MAX_ITERATIONS`].
     fn set_state(&mut self, state: OptimizerState) -> Result<()> {
-        let _ = state;
-        Err(Error::InvalidState(format!(
-            "{}: restoring the optimizer state is not supported",
-            self.name()
-        )))
+        self.state_ref().check_replacement(self.name(), &state)?;
+        *self.state_mut() = state;
+        Ok(())
     }
     /// Copies the state into `saved`, reusing its buffers: once `saved` has the state's shapes
     /// this allocates nothing. The model calls it before every update so that it can undo a
     /// step that makes a weight non-finite (see [`restore_state`](Optimizer::restore_state)).
-    /// The default uses [`state`](Optimizer::state), which allocates.
     fn save_state(&self, saved: &mut OptimizerState) {
-        *saved = self.state();
+        saved.clone_from(self.state_ref());
     }
-    /// Puts back, bitwise, a state [`save_state`](Optimizer::save_state) wrote. The default
-    /// uses [`set_state`](Optimizer::set_state); an optimizer that does not support it keeps
-    /// its current state, and this returns its error.
+    /// Puts back, bitwise, a state [`save_state`](Optimizer::save_state) wrote, reusing the
+    /// buffers.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_state`](Optimizer::set_state); the state is kept then.
     fn restore_state(&mut self, saved: &OptimizerState) -> Result<()> {
-        self.set_state(saved.clone())
+        self.state_ref().check_replacement(self.name(), saved)?;
+        self.state_mut().clone_from(saved);
+        Ok(())
     }
+}
+
+/// The error of setting the momentum of the optimizer `name`, which has none.
+fn no_momentum(name: &str) -> Error {
+    Error::InvalidState(format!("{name} has no momentum to set"))
 }
 
 /// The largest update count an optimizer continues from: 2⁵³, the largest integer up to which
@@ -127,68 +246,8 @@ pub trait Optimizer: Send + Sync + std::fmt::Debug {
 /// rejects a larger count, and a model refuses to step an optimizer that has reached it.
 pub const MAX_ITERATIONS: u64 = 1 << 53;
 
-/// `InvalidParameter` unless `iterations <= MAX_ITERATIONS`.
-fn check_iterations(owner: &str, iterations: u64) -> Result<()> {
-    if iterations <= MAX_ITERATIONS {
-        Ok(())
-    } else {
-        Err(Error::param(
-            owner,
-            "iterations",
-            iterations,
-            format!("must be at most {MAX_ITERATIONS} (2^53)"),
-        ))
-    }
-}
-
-/// [`Optimizer::save_state`] of the optimizers here: copies `t` and the buffer groups into
-/// `saved`, reusing its allocations (`clone_from` keeps a buffer of the same size).
-fn save_groups<const N: usize>(
-    saved: &mut OptimizerState,
-    iterations: u64,
-    groups: [(&str, &Vec<Array2<f32>>); N],
-) {
-    saved.iterations = iterations;
-    saved.buffers.truncate(N);
-    for (i, (name, slots)) in groups.into_iter().enumerate() {
-        match saved.buffers.get_mut(i) {
-            Some(b) => {
-                if b.name != name {
-                    b.name = name.to_string();
-                }
-                b.slots.clone_from(slots);
-            }
-            None => saved.buffers.push(StateBuffers::new(name, slots)),
-        }
-    }
-}
-
-/// [`Optimizer::restore_state`] of the optimizers here: puts back what [`save_groups`] saved.
-/// Returns `t`, or an error (changing nothing) when the groups are not `names`.
-fn restore_groups<const N: usize>(
-    owner: &str,
-    saved: &OptimizerState,
-    names: [&str; N],
-    groups: [&mut Vec<Array2<f32>>; N],
-) -> Result<u64> {
-    check_iterations(owner, saved.iterations)?;
-    let found: Vec<&str> = saved.buffers.iter().map(|b| b.name.as_str()).collect();
-    if found != names {
-        return Err(Error::param(
-            owner,
-            "state buffers",
-            format!("{found:?}"),
-            format!("expected {names:?}"),
-        ));
-    }
-    for (dst, src) in groups.into_iter().zip(&saved.buffers) {
-        dst.clone_from(&src.slots);
-    }
-    Ok(saved.iterations)
-}
-
 /// An optimizer's state: the number of updates done and its per-parameter buffers.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, PartialEq, Default)]
 pub struct OptimizerState {
     /// Updates done (`t`).
     pub iterations: u64,
@@ -196,9 +255,24 @@ pub struct OptimizerState {
     pub buffers: Vec<StateBuffers>,
 }
 
+impl Clone for OptimizerState {
+    fn clone(&self) -> Self {
+        OptimizerState {
+            iterations: self.iterations,
+            buffers: self.buffers.clone(),
+        }
+    }
+
+    /// Reuses the buffers: no allocation once the shapes match.
+    fn clone_from(&mut self, source: &Self) {
+        self.iterations = source.iterations;
+        self.buffers.clone_from(&source.buffers);
+    }
+}
+
 /// One kind of per-parameter buffer of an optimizer, one array per parameter slot (shaped as the
 /// parameter: a kernel `(inputs, units)`, a bias `(units, 1)`). Empty until the first update.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct StateBuffers {
     /// `velocity`, `m`, `v`, `ms` or `momentum`.
     pub name: String,
@@ -206,33 +280,95 @@ pub struct StateBuffers {
     pub slots: Vec<Array2<f32>>,
 }
 
-impl StateBuffers {
-    fn new(name: &str, slots: &[Array2<f32>]) -> Self {
+impl Clone for StateBuffers {
+    fn clone(&self) -> Self {
         StateBuffers {
-            name: name.to_string(),
-            slots: slots.to_vec(),
+            name: self.name.clone(),
+            slots: self.slots.clone(),
         }
+    }
+
+    /// Reuses the name's and the arrays' allocations.
+    fn clone_from(&mut self, source: &Self) {
+        self.name.clone_from(&source.name);
+        self.slots.clone_from(&source.slots);
     }
 }
 
-/// Checks that `state` has exactly the buffer groups `names`, in order, and returns their slots.
-fn take_buffers<const N: usize>(
-    owner: &str,
-    state: OptimizerState,
-    names: [&str; N],
-) -> Result<[Vec<Array2<f32>>; N]> {
-    check_iterations(owner, state.iterations)?;
-    let found: Vec<&str> = state.buffers.iter().map(|b| b.name.as_str()).collect();
-    if found != names {
-        return Err(Error::param(
+impl OptimizerState {
+    /// A fresh state (`t` = 0) with empty buffer groups of these names.
+    pub fn with_groups(names: &[&str]) -> Self {
+        OptimizerState {
+            iterations: 0,
+            buffers: names
+                .iter()
+                .map(|&name| StateBuffers {
+                    name: name.to_string(),
+                    slots: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// `InvalidParameter` unless `other` can replace this state: the same group names in the
+    /// same order and at most [`MAX_ITERATIONS`] updates. Allocates only for the error.
+    fn check_replacement(&self, owner: &str, other: &OptimizerState) -> Result<()> {
+        if other.iterations > MAX_ITERATIONS {
+            return Err(Error::param(
+                owner,
+                "iterations",
+                other.iterations,
+                format!("must be at most {MAX_ITERATIONS} (2^53)"),
+            ));
+        }
+        let same = self.buffers.len() == other.buffers.len()
+            && self
+                .buffers
+                .iter()
+                .zip(&other.buffers)
+                .all(|(a, b)| a.name == b.name);
+        if same {
+            return Ok(());
+        }
+        let names = |s: &OptimizerState| -> Vec<String> {
+            s.buffers.iter().map(|b| b.name.clone()).collect()
+        };
+        Err(Error::param(
             owner,
             "state buffers",
-            format!("{found:?}"),
-            format!("expected {names:?}"),
-        ));
+            format!("{:?}", names(other)),
+            format!("expected {:?}", names(self)),
+        ))
     }
-    let mut groups = state.buffers.into_iter().map(|b| b.slots);
-    Ok(std::array::from_fn(|_| groups.next().unwrap_or_default()))
+
+    /// The buffers of parameter `slot` in the first `N` groups, for an
+    /// [`UpdateRule::update`]: zeros shaped like `like` on first use (or when the parameter's
+    /// shape changed). Missing groups are added, unnamed. Allocates only then. `None` does not
+    /// happen; it keeps the update free of panics.
+    pub fn slots_mut<const N: usize>(
+        &mut self,
+        slot: usize,
+        like: &ArrayViewMut2<f32>,
+    ) -> Option<[&mut Array2<f32>; N]> {
+        while self.buffers.len() < N {
+            self.buffers.push(StateBuffers {
+                name: String::new(),
+                slots: Vec::new(),
+            });
+        }
+        let (groups, _) = self.buffers.split_first_chunk_mut::<N>()?;
+        Some(groups.each_mut().map(|g| {
+            let slots = &mut g.slots;
+            while slots.len() <= slot {
+                slots.push(Array2::zeros((0, 0)));
+            }
+            let buffer = &mut slots[slot];
+            if buffer.dim() != like.dim() {
+                *buffer = Array2::zeros(like.dim());
+            }
+            buffer
+        }))
+    }
 }
 
 /// An optimizer's hyper-parameters as plain data; [`build`](OptimizerConfig::build) makes the
@@ -245,141 +381,29 @@ fn take_buffers<const N: usize>(
 )]
 #[non_exhaustive]
 pub enum OptimizerConfig {
-    /// [`Sgd`].
+    /// [`Sgd`], in either [`MomentumForm`].
     #[cfg_attr(feature = "serde", serde(rename = "SGD"))]
-    Sgd {
-        /// Base learning rate.
-        learning_rate: f32,
-        /// Momentum.
-        momentum: f32,
-        /// Nesterov momentum.
-        nesterov: bool,
-        /// Inverse-time decay per update.
-        decay: f32,
-    },
-    /// [`Sgd`] with [`MomentumForm::PyTorch`].
-    #[cfg_attr(feature = "serde", serde(rename = "SGD_pytorch_momentum"))]
-    SgdPyTorch {
-        /// Base learning rate.
-        learning_rate: f32,
-        /// Momentum.
-        momentum: f32,
-        /// Nesterov momentum.
-        nesterov: bool,
-        /// Inverse-time decay per update.
-        decay: f32,
-    },
+    Sgd(SgdConfig),
     /// [`Adam`].
-    Adam {
-        /// Base learning rate.
-        learning_rate: f32,
-        /// Decay of the first moment.
-        beta_1: f32,
-        /// Decay of the second moment.
-        beta_2: f32,
-        /// Added to `sqrt(v)`.
-        epsilon: f32,
-        /// Inverse-time decay per update.
-        decay: f32,
-    },
+    Adam(AdamConfig),
     /// [`RmsProp`].
     #[cfg_attr(feature = "serde", serde(rename = "RMSprop"))]
-    RmsProp {
-        /// Base learning rate.
-        learning_rate: f32,
-        /// Decay of the running mean of squared gradients.
-        rho: f32,
-        /// Momentum.
-        momentum: f32,
-        /// Numerical fuzz.
-        epsilon: f32,
-        /// Inverse-time decay per update.
-        decay: f32,
-        /// Keras 3's placement of epsilon without momentum, `sqrt(s + ε)` (absent in files
-        /// written before the option existed: `false`, Keras 2's `sqrt(s) + ε`).
-        #[cfg_attr(feature = "serde", serde(default))]
-        epsilon_inside_sqrt: bool,
-    },
+    RmsProp(RmsPropConfig),
 }
 
 impl OptimizerConfig {
-    /// A fresh optimizer with these hyper-parameters, validated.
+    /// A fresh optimizer with these hyper-parameters.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParameter`] for a hyper-parameter out of its range.
     pub fn build(&self) -> Result<Box<dyn Optimizer>> {
         let opt: Box<dyn Optimizer> = match *self {
-            OptimizerConfig::Sgd {
-                learning_rate,
-                momentum,
-                nesterov,
-                decay,
-            } => Box::new(
-                Sgd::new(learning_rate)
-                    .momentum(momentum)
-                    .nesterov(nesterov)
-                    .decay(decay),
-            ),
-            OptimizerConfig::SgdPyTorch {
-                learning_rate,
-                momentum,
-                nesterov,
-                decay,
-            } => Box::new(
-                Sgd::new(learning_rate)
-                    .momentum(momentum)
-                    .nesterov(nesterov)
-                    .decay(decay)
-                    .momentum_form(MomentumForm::PyTorch),
-            ),
-            OptimizerConfig::Adam {
-                learning_rate,
-                beta_1,
-                beta_2,
-                epsilon,
-                decay,
-            } => Box::new(
-                Adam::new(learning_rate)
-                    .betas(beta_1, beta_2)
-                    .epsilon(epsilon)
-                    .decay(decay),
-            ),
-            OptimizerConfig::RmsProp {
-                learning_rate,
-                rho,
-                momentum,
-                epsilon,
-                decay,
-                epsilon_inside_sqrt,
-            } => {
-                let mut o = RmsProp::new(learning_rate)
-                    .rho(rho)
-                    .momentum(momentum)
-                    .decay(decay)
-                    .epsilon_inside_sqrt(epsilon_inside_sqrt);
-                o.epsilon = epsilon;
-                Box::new(o)
-            }
+            OptimizerConfig::Sgd(c) => Box::new(Stateful::from(c)),
+            OptimizerConfig::Adam(c) => Box::new(Stateful::from(c)),
+            OptimizerConfig::RmsProp(c) => Box::new(Stateful::from(c)),
         };
         opt.validate()?;
         Ok(opt)
     }
-}
-
-impl Clone for Box<dyn Optimizer> {
-    fn clone(&self) -> Self {
-        self.clone_box()
-    }
-}
-
-/// Returns the state buffer for `slot`, allocating zeros shaped like `like` on first use.
-pub(crate) fn slot_state<'a>(
-    states: &'a mut Vec<Array2<f32>>,
-    slot: usize,
-    like: &ArrayViewMut2<f32>,
-) -> &'a mut Array2<f32> {
-    while states.len() <= slot {
-        states.push(Array2::zeros((0, 0)));
-    }
-    if states[slot].dim() != like.dim() {
-        states[slot] = Array2::zeros(like.dim());
-    }
-    &mut states[slot]
 }

@@ -1,19 +1,17 @@
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{ArrayView2, ArrayViewMut2};
 
-use super::{
-    Optimizer, OptimizerConfig, OptimizerState, StateBuffers, restore_groups, save_groups,
-    slot_state, take_buffers,
-};
+use super::{LearningRate, OptimizerConfig, OptimizerState, Stateful, UpdateRule};
 use crate::elementwise::{zip_state, zip2};
 use crate::error::Result;
 use crate::validate;
 
-/// Stochastic gradient descent with momentum, Nesterov momentum and time decay, as Keras 2.
+/// [`Sgd`]'s hyper-parameters: stochastic gradient descent with momentum, Nesterov momentum and
+/// time decay, as Keras 2.
 ///
-/// With `t` the number of updates already done (0 for the first batch):
+/// With `t` the number of updates already done (0 for the first batch) and
+/// `lr_t = learning_rate / (1 + decay · t)` (see [`LearningRate`]), Keras's form is
 ///
 /// ```text
-/// lr_t = learning_rate / (1 + decay · t)
 /// v    = momentum · v - lr_t · g            (v starts at 0; it holds the learning rate)
 /// w   += v                                  (plain)
 /// w   += momentum · v - lr_t · g            (nesterov)
@@ -21,8 +19,7 @@ use crate::validate;
 ///
 /// This is not PyTorch's form (`v = μv + g; w -= lr·v`): the two differ once the rate decays
 /// (Keras's velocity keeps the old rates, PyTorch's step uses the current one for all of it).
-/// [`momentum_form`](Sgd::momentum_form)`(`[`MomentumForm::PyTorch`]`)` selects PyTorch's form
-/// (the one of the dropout paper's code):
+/// [`MomentumForm::PyTorch`] selects PyTorch's form (the one of the dropout paper's code):
 ///
 /// ```text
 /// v  = momentum · v + g                     (v starts at 0; it holds no learning rate)
@@ -30,7 +27,44 @@ use crate::validate;
 /// w -= lr_t · (g + momentum · v)            (nesterov)
 /// ```
 ///
-/// With a constant rate the two forms take the same steps. There is no dampening.
+/// With a constant rate the two forms take the same steps. There is no dampening. Without
+/// momentum both are `w -= lr_t · g`.
+///
+/// Defaults (Keras's): `learning_rate 0.01, momentum 0, nesterov false, decay 0`, Keras's form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SgdConfig {
+    /// `learning_rate` and `decay`: update `t` uses `lr_t = learning_rate / (1 + decay · t)`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub rate: LearningRate,
+    /// Momentum `μ` in `[0, 1)`: the fraction of the velocity `v` kept from one update to the
+    /// next. 0: plain SGD, no velocity.
+    pub momentum: f32,
+    /// Nesterov momentum: step along `μ · v - lr_t · g` (Keras) or `lr_t · (g + μ · v)`
+    /// (PyTorch) after updating `v`, instead of along `v`.
+    pub nesterov: bool,
+    /// Where the learning rate enters the momentum update (absent in a saved file: Keras's).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub momentum_form: MomentumForm,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            rate: LearningRate::new(0.01),
+            momentum: 0.0,
+            nesterov: false,
+            momentum_form: MomentumForm::Keras,
+        }
+    }
+}
+
+/// The range of [`SgdConfig::momentum`], `[0, 1)`.
+fn check_momentum(momentum: f32) -> Result<()> {
+    validate::unit_interval("SGD", "momentum", momentum)
+}
+
+/// Stochastic gradient descent: an [`SgdConfig`] and the velocity of each parameter.
 ///
 /// ```
 /// use ndnet::optimizers::{Optimizer, Sgd};
@@ -38,57 +72,18 @@ use crate::validate;
 /// assert!(sgd.validate().is_ok());
 /// assert!(Sgd::new(-1.0).validate().is_err());
 /// ```
-#[derive(Debug, Clone)]
-pub struct Sgd {
-    /// Base learning rate (Keras default 0.01).
-    pub learning_rate: f32,
-    /// Momentum in `[0, 1)`.
-    pub momentum: f32,
-    /// Nesterov momentum.
-    pub nesterov: bool,
-    /// Inverse-time decay of the learning rate per update.
-    pub decay: f32,
-    /// Where the learning rate enters the momentum update.
-    pub momentum_form: MomentumForm,
-    iterations: u64,
-    velocity: Vec<Array2<f32>>,
-}
-
-impl Default for Sgd {
-    fn default() -> Self {
-        Sgd::new(0.01)
-    }
-}
+pub type Sgd = Stateful<SgdConfig>;
 
 impl Sgd {
-    /// Plain SGD with the given learning rate.
-    pub fn new(learning_rate: f32) -> Self {
-        Sgd {
-            learning_rate,
-            momentum: 0.0,
-            nesterov: false,
-            decay: 0.0,
-            momentum_form: MomentumForm::Keras,
-            iterations: 0,
-            velocity: Vec::new(),
-        }
-    }
-
     /// Sets the momentum.
     pub fn momentum(mut self, momentum: f32) -> Self {
-        self.momentum = momentum;
+        self.config.momentum = momentum;
         self
     }
 
     /// Turns Nesterov momentum on or off.
     pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.nesterov = nesterov;
-        self
-    }
-
-    /// Sets the decay.
-    pub fn decay(mut self, decay: f32) -> Self {
-        self.decay = decay;
+        self.config.nesterov = nesterov;
         self
     }
 
@@ -101,7 +96,8 @@ impl Sgd {
     /// let step_twice = |mut sgd: Sgd| {
     ///     let mut w = array![[0.0f32]];
     ///     for _ in 0..2 {
-    ///         sgd.update(0, w.view_mut(), array![[1.0f32]].view());
+    ///         let (lr_t, t) = (sgd.current_learning_rate(), sgd.iterations());
+    ///         sgd.update(0, lr_t, t, w.view_mut(), array![[1.0f32]].view());
     ///         sgd.finish_step();
     ///     }
     ///     w[[0, 0]]
@@ -113,65 +109,69 @@ impl Sgd {
     /// assert_eq!(step_twice(sgd.momentum_form(MomentumForm::PyTorch)), -0.875);
     /// ```
     pub fn momentum_form(mut self, form: MomentumForm) -> Self {
-        self.momentum_form = form;
+        self.config.momentum_form = form;
         self
-    }
-
-    /// The learning rate used by the next update: `lr / (1 + decay · t)`.
-    pub fn current_learning_rate(&self) -> f32 {
-        self.learning_rate / (1.0 + self.decay * self.iterations as f32)
     }
 }
 
-impl Optimizer for Sgd {
-    common_optimizer_methods!();
+impl UpdateRule for SgdConfig {
+    const NAME: &'static str = "SGD";
+    const GROUPS: &'static [&'static str] = &["velocity"];
 
-    fn name(&self) -> &'static str {
-        "SGD"
-    }
-
+    /// `learning_rate > 0`, `momentum` in `[0, 1)` and `decay >= 0`, all finite.
     fn validate(&self) -> Result<()> {
-        validate::positive("SGD", "learning_rate", self.learning_rate)?;
-        validate::unit_interval("SGD", "momentum", self.momentum)?;
-        validate::non_negative("SGD", "decay", self.decay)
+        self.rate.validate(Self::NAME)?;
+        check_momentum(self.momentum)
     }
 
-    fn update(&mut self, slot: usize, param: ArrayViewMut2<f32>, grad: ArrayView2<f32>) {
-        let lr = self.current_learning_rate();
+    fn rate(&self) -> &LearningRate {
+        &self.rate
+    }
+
+    fn rate_mut(&mut self) -> &mut LearningRate {
+        &mut self.rate
+    }
+
+    fn update(
+        &self,
+        state: &mut OptimizerState,
+        slot: usize,
+        lr: f32,
+        _t: u64,
+        param: ArrayViewMut2<f32>,
+        grad: ArrayView2<f32>,
+    ) {
         let m = self.momentum;
         if m == 0.0 {
             zip2(param, grad, |w, g| *w -= lr * g);
             return;
         }
-        let v = slot_state(&mut self.velocity, slot, &param);
-        if self.momentum_form == MomentumForm::PyTorch {
-            if self.nesterov {
-                zip_state(param, grad, v.view_mut(), |w, g, v| {
-                    *v = m * *v + g;
-                    *w -= lr * (g + m * *v);
-                });
-            } else {
-                zip_state(param, grad, v.view_mut(), |w, g, v| {
-                    *v = m * *v + g;
-                    *w -= lr * *v;
-                });
-            }
-        } else if self.nesterov {
-            zip_state(param, grad, v.view_mut(), |w, g, v| {
+        let Some([v]) = state.slots_mut(slot, &param) else {
+            return;
+        };
+        let v = v.view_mut();
+        match (self.momentum_form, self.nesterov) {
+            (MomentumForm::PyTorch, true) => zip_state(param, grad, v, |w, g, v| {
+                *v = m * *v + g;
+                *w -= lr * (g + m * *v);
+            }),
+            (MomentumForm::PyTorch, false) => zip_state(param, grad, v, |w, g, v| {
+                *v = m * *v + g;
+                *w -= lr * *v;
+            }),
+            (MomentumForm::Keras, true) => zip_state(param, grad, v, |w, g, v| {
                 *v = m * *v - lr * g;
                 *w += m * *v - lr * g;
-            });
-        } else {
-            zip_state(param, grad, v.view_mut(), |w, g, v| {
+            }),
+            (MomentumForm::Keras, false) => zip_state(param, grad, v, |w, g, v| {
                 *v = m * *v - lr * g;
                 *w += *v;
-            });
+            }),
         }
     }
 
-    fn reset(&mut self) {
-        self.iterations = 0;
-        self.velocity.clear();
+    fn to_config(&self) -> Option<OptimizerConfig> {
+        Some(OptimizerConfig::Sgd(*self))
     }
 
     fn momentum(&self) -> Option<f32> {
@@ -179,60 +179,21 @@ impl Optimizer for Sgd {
     }
 
     fn set_momentum(&mut self, momentum: f32) -> Result<()> {
-        validate::unit_interval("SGD", "momentum", momentum)?;
+        check_momentum(momentum)?;
         self.momentum = momentum;
-        Ok(())
-    }
-
-    fn config(&self) -> Option<OptimizerConfig> {
-        let (learning_rate, momentum, nesterov, decay) =
-            (self.learning_rate, self.momentum, self.nesterov, self.decay);
-        Some(match self.momentum_form {
-            MomentumForm::Keras => OptimizerConfig::Sgd {
-                learning_rate,
-                momentum,
-                nesterov,
-                decay,
-            },
-            MomentumForm::PyTorch => OptimizerConfig::SgdPyTorch {
-                learning_rate,
-                momentum,
-                nesterov,
-                decay,
-            },
-        })
-    }
-
-    fn state(&self) -> OptimizerState {
-        OptimizerState {
-            iterations: self.iterations,
-            buffers: vec![StateBuffers::new("velocity", &self.velocity)],
-        }
-    }
-
-    fn set_state(&mut self, state: OptimizerState) -> Result<()> {
-        let iterations = state.iterations;
-        [self.velocity] = take_buffers("SGD", state, ["velocity"])?;
-        self.iterations = iterations;
-        Ok(())
-    }
-
-    fn save_state(&self, saved: &mut OptimizerState) {
-        save_groups(saved, self.iterations, [("velocity", &self.velocity)]);
-    }
-
-    fn restore_state(&mut self, saved: &OptimizerState) -> Result<()> {
-        self.iterations = restore_groups("SGD", saved, ["velocity"], [&mut self.velocity])?;
         Ok(())
     }
 }
 
 /// Where [`Sgd`] puts the learning rate in its momentum update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum MomentumForm {
     /// Keras: `v = μv − lr·g; w += v` (the velocity holds the learning rates of past steps).
     #[default]
+    #[cfg_attr(feature = "serde", serde(rename = "keras"))]
     Keras,
     /// PyTorch (and the dropout paper's code): `v = μv + g; w −= lr·v`.
+    #[cfg_attr(feature = "serde", serde(rename = "pytorch"))]
     PyTorch,
 }
