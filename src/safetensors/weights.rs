@@ -4,9 +4,8 @@ use std::path::Path;
 
 use ndarray::{ArrayD, Ix2};
 
-use super::{TensorFile, read_regular};
+use super::{TensorFile, read_all, read_bytes, read_file};
 use crate::activation::Activation;
-use crate::atomic_file::write_atomic;
 use crate::error::{Error, ModelFileError, Result};
 use crate::layers::{LayerConfig, weight_name};
 use crate::model::Sequential;
@@ -120,7 +119,7 @@ impl Sequential {
     /// # Ok::<(), ndnet::Error>(())
     /// ```
     pub fn save_weights(&self, path: impl AsRef<Path>, layout: WeightLayout) -> Result<()> {
-        write_atomic(path.as_ref(), &self.weights_file(layout)?.to_bytes()?)
+        self.weights_file(layout)?.save(path)
     }
 
     /// The weights as a [`TensorFile`], as [`save_weights`](Self::save_weights) writes it.
@@ -158,22 +157,26 @@ impl Sequential {
     /// the file cannot be read.
     pub fn load_weights(&mut self, path: impl AsRef<Path>, layout: WeightLayout) -> Result<()> {
         let path = path.as_ref();
-        let bytes = read_regular(path)?;
-        let source = path.display().to_string();
-        self.set_weights_from(&bytes, layout, &source)
+        let file = read_file(path, read_all)?;
+        self.set_weights_from(file, layout, &path.display().to_string())
     }
 
     /// [`load_weights`](Self::load_weights) from the bytes of a file.
     pub fn load_weights_from_bytes(&mut self, bytes: &[u8], layout: WeightLayout) -> Result<()> {
-        self.set_weights_from(bytes, layout, "<bytes>")
+        let file = read_bytes(bytes, read_all)?;
+        self.set_weights_from(file, layout, "<bytes>")
     }
 
-    fn set_weights_from(&mut self, bytes: &[u8], layout: WeightLayout, source: &str) -> Result<()> {
+    fn set_weights_from(
+        &mut self,
+        file: TensorFile,
+        layout: WeightLayout,
+        source: &str,
+    ) -> Result<()> {
         let model_file = |problem| Error::ModelFile {
             source_name: source.to_string(),
             problem,
         };
-        let file = super::decode(bytes).map_err(model_file)?;
         let weights = self.weights_in(file, layout).map_err(model_file)?;
         self.set_weights(&weights)
             .map_err(|e| model_file(ModelFileError::Header(e.to_string())))
