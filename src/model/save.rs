@@ -1,9 +1,8 @@
 //! Saving and loading models (feature `serde`, on by default).
 //!
-//! [`Sequential::save`] writes one [safetensors] file holding the weights,
-//! the architecture (every layer's [`LayerConfig`]: units, activations, initializers,
-//! constraints, regularizers, dropout and noise rates), the input width and seed and, unless
-//! saved with [`save_without_optimizer`](Sequential::save_without_optimizer), the loss, the
+//! [`Sequential::save`] writes one [safetensors] file holding the weights, the architecture
+//! (every layer's [`LayerConfig`]: units, activations, initializers, constraints,
+//! regularizers, dropout and noise rates), the input width and seed and, unless saved with [`save_without_optimizer`](Sequential::save_without_optimizer), the loss, the
 //! optimizer's configuration and its state (update count, momentum or moment buffers), so that
 //! training resumes with the same next step. [`Sequential::load`] rebuilds the model; it
 //! predicts bit-identically to the one saved.
@@ -11,12 +10,11 @@
 //! Writes are atomic: the bytes go to a temporary file in the same directory, which is flushed
 //! to disk and renamed over the target, so a crash leaves either the old file or the new one.
 //!
-//! Loading checks everything and returns [`Error::ModelFile`] (never
-//! panics): the container (see [`safetensors`]: the header length, every
-//! tensor's dtype, shape and byte range against the file's length, before anything sized by
-//! the file is allocated), the format name and version, the limits below, every layer's
+//! Loading checks everything and returns [`Error::ModelFile`] (never panics): the container
+//! (see [`safetensors`]: lengths and byte ranges against the file's length, before anything
+//! sized by the file is allocated), the format and version, the limits below, every layer's
 //! configuration (rebuilt through [`Sequential::add`], so validated as a built model is), that
-//! the file holds exactly the tensors the architecture implies, each of its shape, and that
+//! the file holds exactly the tensors the architecture implies, with their shapes, and that
 //! every value is finite. The file is streamed: besides the model being built, at most one
 //! layer's tensors are held (and the optimizer's buffers, which the model keeps).
 //!
@@ -64,11 +62,11 @@
 //! Files of the format before version 2 (a container of ndnet's own, with magic bytes and a
 //! CRC-32) are not read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
-use ndarray::{Array2, ArrayD, ArrayViewD, IxDyn};
+use ndarray::{Array2, ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ModelFileError, Result};
@@ -143,17 +141,11 @@ fn param_shape(shape: &[usize]) -> Vec<usize> {
     }
 }
 
-fn weight_name(layer: &str, config: &LayerConfig, i: usize) -> String {
-    if matches!(config, LayerConfig::Normalization) {
-        return match i {
-            0 => format!("{layer}/mean"),
-            _ => format!("{layer}/scale"),
-        };
-    }
-    match i {
-        0 => format!("{layer}/kernel"),
-        1 => format!("{layer}/bias"),
-        _ => format!("{layer}/weight_{i}"),
+fn weight_name(layer: &str, config: &LayerConfig, k: usize) -> String {
+    match (config, k) {
+        (LayerConfig::Normalization, 0) => format!("{layer}/mean"),
+        (LayerConfig::Normalization, _) => format!("{layer}/scale"),
+        _ => crate::layers::weight_name(layer, k),
     }
 }
 
@@ -168,19 +160,7 @@ fn state_name(group: &str, weight: &str) -> String {
 }
 
 /// The tensors and metadata of a saved model.
-struct Contents {
-    tensors: Vec<(String, ArrayD<f32>)>,
-    metadata: BTreeMap<String, String>,
-}
-
-impl Contents {
-    fn views(&self) -> Vec<(&str, ArrayViewD<'_, f32>)> {
-        self.tensors
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.view()))
-            .collect()
-    }
-}
+type Contents = (Vec<(String, ArrayD<f32>)>, BTreeMap<String, String>);
 
 impl Sequential {
     /// Saves the model, with its optimizer state, to `path` as a safetensors file (see
@@ -204,21 +184,21 @@ impl Sequential {
     /// # Ok::<(), ndnet::Error>(())
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let contents = self.contents(true)?;
-        safetensors::save(path.as_ref(), &contents.views(), &contents.metadata)
+        let (tensors, metadata) = self.contents(true)?;
+        safetensors::save(path.as_ref(), &tensors, &metadata)
     }
 
     /// Saves the architecture and weights only; the loaded model is not compiled.
     pub fn save_without_optimizer(&self, path: impl AsRef<Path>) -> Result<()> {
-        let contents = self.contents(false)?;
-        safetensors::save(path.as_ref(), &contents.views(), &contents.metadata)
+        let (tensors, metadata) = self.contents(false)?;
+        safetensors::save(path.as_ref(), &tensors, &metadata)
     }
 
     /// The bytes [`save`](Self::save) writes (with the optimizer state when
     /// `include_optimizer` and the model is compiled).
     pub fn to_bytes(&self, include_optimizer: bool) -> Result<Vec<u8>> {
-        let contents = self.contents(include_optimizer)?;
-        safetensors::encode(&contents.views(), &contents.metadata)
+        let (tensors, metadata) = self.contents(include_optimizer)?;
+        safetensors::encode(&tensors, &metadata)
     }
 
     fn contents(&self, include_optimizer: bool) -> Result<Contents> {
@@ -273,14 +253,8 @@ impl Sequential {
                         let (weight, shape) = (&tensors[w].0, tensors[w].1.shape().to_vec());
                         let tensor = state_name(&group.name, weight);
                         check_finite(|| format!("save: {tensor}"), slot.view())?;
-                        let buffer = (slot.shape() == param_shape(&shape).as_slice())
-                            .then(|| slot.into_shape_with_order(IxDyn(&shape)).ok())
-                            .flatten()
-                            .ok_or_else(|| {
-                                Error::InvalidState(format!(
-                                    "save: {tensor} is not shaped as its weight {shape:?}"
-                                ))
-                            })?;
+                        let buffer = (slot.into_dyn().into_shape_with_order(IxDyn(&shape)))
+                            .map_err(|e| Error::InvalidState(format!("save: {tensor}: {e}")))?;
                         tensors.push((tensor, buffer));
                     }
                 }
@@ -308,7 +282,7 @@ impl Sequential {
             ("format".to_string(), "ndnet".to_string()),
             (MODEL_KEY.to_string(), json),
         ]);
-        Ok(Contents { tensors, metadata })
+        Ok((tensors, metadata))
     }
 
     /// Loads a model [`save`](Self::save)d to `path`. A file that is not a model, truncated,
@@ -340,102 +314,75 @@ enum Target {
     State { group: usize, slot: usize },
 }
 
-/// A tensor the architecture implies.
-struct Expected {
-    name: String,
-    shape: Vec<usize>,
-    target: Target,
-}
-
 /// Reads a model from the `len` bytes of `r`, checking as it goes.
 fn read_model(r: &mut dyn Read, len: u64) -> Reading<Sequential> {
     let file = read_header(r, len)?;
     let description = describe(&file.metadata)?;
+    let layers = &description.layers;
     let shapes = weight_shapes(&description)?;
-    let trained_shapes: Vec<&Vec<usize>> = shapes
-        .iter()
-        .zip(&description.layers)
+    let trained_shapes: Vec<&Vec<usize>> = (shapes.iter().zip(layers))
         .filter(|(_, config)| trained(config))
         .flat_map(|(s, _)| s)
         .collect();
     let groups = description.training.as_ref().map_or(&[][..], |t| &t.state);
-    check_groups(groups, trained_shapes.len())?;
+    if let Some(g) = (groups.iter()).find(|g| g.slots != 0 && g.slots != trained_shapes.len()) {
+        let message = format!(
+            "state group {} has {} buffers for {} trained weights",
+            g.name,
+            g.slots,
+            trained_shapes.len()
+        );
+        return Err(ModelFileError::Training(message).into());
+    }
 
     // Before the layers allocate their weights: they must fit in the file's tensors (at 2
     // bytes a value, the smallest dtype), and the file must hold as many tensors as needed.
-    let numel = |s: &Vec<usize>| s.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
-    let sum = |mut all: std::slice::Iter<'_, &Vec<usize>>| {
-        all.try_fold(0u64, |acc, s| acc.checked_add(numel(s)?))
-    };
-    let weights: Vec<&Vec<usize>> = shapes.iter().flatten().collect();
     let filled = groups.iter().filter(|g| g.slots > 0).count() as u64;
-    let values = sum(weights.iter())
-        .zip(sum(trained_shapes.iter()))
+    let values = values(shapes.iter().flatten())
+        .zip(values(trained_shapes.iter().copied()))
         .and_then(|(w, t)| t.checked_mul(filled)?.checked_add(w))
         .unwrap_or(u64::MAX);
-    let data = file.data_len();
-    if values.saturating_mul(2) > data {
-        return Err(ModelFileError::Header(format!(
-            "the architecture has {values} weight and state values, more than the file's \
-             {data} bytes of tensors hold"
-        ))
-        .into());
-    }
     let count =
         shapes.iter().map(Vec::len).sum::<usize>() + groups.iter().map(|g| g.slots).sum::<usize>();
-    if count > file.tensors.len() {
+    if values.saturating_mul(2) > file.data_len() || count > file.tensors.len() {
         return Err(ModelFileError::Header(format!(
-            "the architecture has {count} tensors, the file {}",
-            file.tensors.len()
+            "the architecture has {count} tensors of {values} values, the file {} tensors of \
+             {} bytes",
+            file.tensors.len(),
+            file.data_len()
         ))
         .into());
     }
 
     let mut model = Sequential::new(description.input_dim).with_seed(description.seed);
-    for (index, config) in description.layers.iter().enumerate() {
-        config
-            .build()
-            .and_then(|l| model.add(l))
-            .map_err(|e| ModelFileError::Layer {
-                index,
-                message: e.to_string(),
-            })?;
+    for (index, config) in layers.iter().enumerate() {
+        let message = |e: Error| ModelFileError::Layer {
+            index,
+            message: e.to_string(),
+        };
+        config.build().and_then(|l| model.add(l)).map_err(message)?;
     }
 
-    // The tensors the file must hold: the weights, then the optimizer's buffers.
-    let mut expected = Vec::with_capacity(count);
-    let mut trained_names = Vec::new();
-    for (layer, (config, name)) in description
-        .layers
-        .iter()
-        .zip(model.layer_names())
-        .enumerate()
-    {
+    // The tensors the file must hold (the weights, then the optimizer's buffers), and where
+    // each goes.
+    let (mut expected, mut targets, mut trained_names) = (Vec::new(), Vec::new(), Vec::new());
+    for (layer, (config, name)) in layers.iter().zip(model.layer_names()).enumerate() {
         for (k, shape) in shapes[layer].iter().enumerate() {
             let name = weight_name(name, config, k);
             if trained(config) {
                 trained_names.push((name.clone(), shape.clone()));
             }
-            let target = Target::Weight { layer, k };
-            expected.push(Expected {
-                name,
-                shape: shape.clone(),
-                target,
-            });
+            expected.push((name, shape.clone()));
+            targets.push(Target::Weight { layer, k });
         }
     }
     for (group, g) in groups.iter().enumerate() {
         for (slot, (weight, shape)) in trained_names.iter().enumerate().take(g.slots) {
-            let name = state_name(&g.name, weight);
-            let target = Target::State { group, slot };
-            expected.push(Expected {
-                name,
-                shape: shape.clone(),
-                target,
-            });
+            expected.push((state_name(&g.name, weight), shape.clone()));
+            targets.push(Target::State { group, slot });
         }
     }
-    let order = match_tensors(&file.tensors, &expected)?;
+    let order = file.positions(&expected)?;
 
     // Read in the file's order; a layer's weights are set as soon as they are all read.
     let mut pending: Vec<Vec<Option<ArrayD<f32>>>> =
@@ -445,41 +392,39 @@ fn read_model(r: &mut dyn Read, len: u64) -> Reading<Sequential> {
         groups.iter().map(|g| vec![None; g.slots]).collect();
     for (entry, &at) in file.tensors.iter().zip(&order) {
         let tensor = read_tensor(r, entry)?;
-        match expected[at].target {
+        match targets[at] {
             Target::Weight { layer, k } => {
                 pending[layer][k] = Some(tensor);
                 left[layer] -= 1;
                 if left[layer] == 0 {
-                    let own: Vec<ArrayD<f32>> = std::mem::take(&mut pending[layer])
-                        .into_iter()
-                        .flatten()
-                        .collect();
-                    model.layers_mut()[layer]
-                        .set_weights(&own)
-                        .map_err(|e| ModelFileError::Header(e.to_string()))?;
+                    let own: Vec<_> = pending[layer].drain(..).flatten().collect();
+                    let set = model.layers_mut()[layer].set_weights(&own);
+                    set.map_err(|e| ModelFileError::Header(e.to_string()))?;
                 }
             }
             Target::State { group, slot } => {
-                let buffer = match param_shape(&expected[at].shape)[..] {
-                    [rows, cols] => tensor.into_shape_with_order((rows, cols)).ok(),
-                    _ => None,
-                };
-                let buffer = buffer.ok_or_else(|| {
-                    ModelFileError::Training(format!("{} is not a matrix", expected[at].name))
-                })?;
+                let shape = param_shape(tensor.shape());
+                let buffer = (tensor.into_shape_with_order(IxDyn(&shape)))
+                    .and_then(|t| t.into_dimensionality())
+                    .map_err(|e| ModelFileError::Training(format!("{}: {e}", expected[at].0)))?;
                 state[group][slot] = Some(buffer);
             }
         }
     }
-    let state = state
-        .into_iter()
-        .map(|g| g.into_iter().flatten().collect())
-        .collect();
-    Ok(compile(model, description, state)?)
+    let state = state.into_iter().map(|g| g.into_iter().flatten().collect());
+    Ok(compile(model, description, state.collect())?)
+}
+
+/// How many values tensors of these shapes hold (`None` beyond `u64`).
+fn values<'a>(shapes: impl IntoIterator<Item = &'a Vec<usize>>) -> Option<u64> {
+    shapes.into_iter().try_fold(0u64, |acc, s| {
+        acc.checked_add(s.iter().try_fold(1u64, |n, &d| n.checked_mul(d as u64))?)
+    })
 }
 
 /// The model's description from the file's metadata: present, of this format and version, and
-/// within the limits.
+/// within the limits: the input width (1 to [`MAX_WIDTH`]), the number of layers (at most
+/// [`MAX_LAYERS`]) and the optimizer's update count (at most [`MAX_ITERATIONS`]).
 fn describe(metadata: &BTreeMap<String, String>) -> Checked<Description> {
     let Some(text) = metadata.get(MODEL_KEY) else {
         return Err(ModelFileError::Header(format!(
@@ -509,12 +454,19 @@ fn describe(metadata: &BTreeMap<String, String>) -> Checked<Description> {
         });
     }
     let description: Description = serde_json::from_str(text).map_err(header)?;
-    check_limits(
-        description.input_dim,
-        description.layers.len(),
-        description.training.as_ref().map(|t| t.iterations),
-    )?;
-    Ok(description)
+    let (dim, layers) = (description.input_dim, description.layers.len());
+    let iterations = description.training.as_ref().map_or(0, |t| t.iterations);
+    let problem = if dim == 0 || dim > MAX_WIDTH {
+        format!("input_dim {dim} is outside 1..={MAX_WIDTH}")
+    } else if layers > MAX_LAYERS {
+        format!("{layers} layers, above the limit of {MAX_LAYERS}")
+    } else if iterations > MAX_ITERATIONS {
+        let message = format!("iterations {iterations} is above the limit of {MAX_ITERATIONS}");
+        return Err(ModelFileError::Training(message));
+    } else {
+        return Ok(description);
+    };
+    Err(ModelFileError::Header(problem))
 }
 
 /// The shapes of each layer's weights, as the architecture implies them (every layer's output
@@ -536,84 +488,6 @@ fn weight_shapes(description: &Description) -> Checked<Vec<Vec<Vec<usize>>>> {
         width = out;
     }
     Ok(all)
-}
-
-/// Each state group is named once and holds no buffers or one per trained weight.
-fn check_groups(groups: &[StateGroup], trained: usize) -> Checked<()> {
-    let mut names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
-    names.sort_unstable();
-    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(ModelFileError::Training(format!(
-            "state group {} appears twice",
-            w[0]
-        )));
-    }
-    match groups.iter().find(|g| g.slots != 0 && g.slots != trained) {
-        Some(g) => Err(ModelFileError::Training(format!(
-            "state group {} has {} buffers for {trained} trained weights",
-            g.name, g.slots
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// For each tensor of the file (in its order), its place in `expected`: every expected tensor
-/// must be in the file once, with its shape, and the file must hold no other.
-fn match_tensors(found: &[safetensors::Entry], expected: &[Expected]) -> Checked<Vec<usize>> {
-    let index: HashMap<&str, usize> = expected
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.name.as_str(), i))
-        .collect();
-    let mut seen = vec![false; expected.len()];
-    let mut order = Vec::with_capacity(found.len());
-    for entry in found {
-        let Some(&at) = index.get(entry.name.as_str()) else {
-            return Err(ModelFileError::Header(format!(
-                "tensor {} is not one of the model's",
-                entry.name
-            )));
-        };
-        if entry.shape != expected[at].shape {
-            return Err(ModelFileError::Shape {
-                index: at,
-                name: entry.name.clone(),
-                expected: expected[at].shape.clone(),
-                found: entry.shape.clone(),
-            });
-        }
-        seen[at] = true;
-        order.push(at);
-    }
-    match seen.iter().position(|s| !s) {
-        Some(at) => Err(ModelFileError::Header(format!(
-            "no tensor {}",
-            expected[at].name
-        ))),
-        None => Ok(order),
-    }
-}
-
-/// Checks what a file describes against the loader's limits, independently of the format's
-/// framing: the input width (1 to [`MAX_WIDTH`]), the number of layers (at most
-/// [`MAX_LAYERS`]) and the optimizer's update count (at most [`MAX_ITERATIONS`]).
-fn check_limits(input_dim: usize, layers: usize, iterations: Option<u64>) -> Checked<()> {
-    if input_dim == 0 || input_dim > MAX_WIDTH {
-        return Err(ModelFileError::Header(format!(
-            "input_dim {input_dim} is outside 1..={MAX_WIDTH}"
-        )));
-    }
-    if layers > MAX_LAYERS {
-        return Err(ModelFileError::Header(format!(
-            "{layers} layers, above the limit of {MAX_LAYERS}"
-        )));
-    }
-    if let Some(n) = iterations.filter(|&n| n > MAX_ITERATIONS) {
-        return Err(ModelFileError::Training(format!(
-            "iterations {n} is above the limit of {MAX_ITERATIONS}"
-        )));
-    }
-    Ok(())
 }
 
 /// Checks the values of an optimizer's state buffers, independently of the format: running

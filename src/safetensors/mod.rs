@@ -46,7 +46,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value, json};
@@ -195,23 +195,15 @@ impl TensorFile {
         self.tensors
     }
 
-    /// The tensors as the writer takes them.
-    fn views(&self) -> Vec<(&str, ArrayViewD<'_, f32>)> {
-        self.tensors
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.view()))
-            .collect()
-    }
-
     /// The file's bytes: every tensor as `F32`, in order, the header padded with spaces to a
     /// multiple of 8 bytes (so the data is aligned, as the reference implementation writes it).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        encode(&self.views(), &self.metadata)
+        encode(&self.tensors, &self.metadata)
     }
 
     /// Writes the file atomically (a temporary file beside `path`, flushed, then renamed).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        save(path.as_ref(), &self.views(), &self.metadata)
+        save(path.as_ref(), &self.tensors, &self.metadata)
     }
 
     /// Reads a file, streaming it; anything damaged gives [`Error::ModelFile`] (see the
@@ -296,7 +288,7 @@ pub(crate) fn read_bytes<T>(
 /// Writes a file holding `tensors` (as `F32`, in order) and `metadata` to `path` atomically.
 pub(crate) fn save(
     path: &Path,
-    tensors: &[(&str, ArrayViewD<f32>)],
+    tensors: &[(String, ArrayD<f32>)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<()> {
     write_atomic_with(path, |w| {
@@ -306,7 +298,7 @@ pub(crate) fn save(
 
 /// The bytes of a file holding `tensors` (as `F32`, in order) and `metadata`.
 pub(crate) fn encode(
-    tensors: &[(&str, ArrayViewD<f32>)],
+    tensors: &[(String, ArrayD<f32>)],
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
@@ -317,7 +309,7 @@ pub(crate) fn encode(
 /// Writes the bytes of a file holding `tensors` (as `F32`, in order) and `metadata` to `w`.
 fn write(
     w: &mut dyn Write,
-    tensors: &[(&str, ArrayViewD<f32>)],
+    tensors: &[(String, ArrayD<f32>)],
     metadata: &BTreeMap<String, String>,
 ) -> std::io::Result<()> {
     let mut header = Map::new();
@@ -328,7 +320,7 @@ fn write(
     for (name, t) in tensors {
         let end = offset + 4 * t.len();
         header.insert(
-            (*name).to_string(),
+            name.clone(),
             json!({"dtype": "F32", "shape": t.shape(), "data_offsets": [offset, end]}),
         );
         offset = end;
@@ -375,6 +367,41 @@ impl Header {
     /// The bytes of tensor data (all of the file after the header).
     pub(crate) fn data_len(&self) -> u64 {
         self.tensors.last().map_or(0, |t| t.bytes.end)
+    }
+
+    /// For each tensor of the file, in its order, its position in `expected` (names and
+    /// shapes): every expected tensor must be in the file, with its shape
+    /// ([`ModelFileError::Shape`] otherwise, with its position), and the file must hold no
+    /// other.
+    pub(crate) fn positions(&self, expected: &[(String, Vec<usize>)]) -> Checked<Vec<usize>> {
+        let index: std::collections::HashMap<&str, usize> = (expected.iter().enumerate())
+            .map(|(i, (name, _))| (name.as_str(), i))
+            .collect();
+        let mut seen = vec![false; expected.len()];
+        let mut order = Vec::with_capacity(self.tensors.len());
+        for t in &self.tensors {
+            let Some(&at) = index.get(t.name.as_str()) else {
+                let message = format!("tensor {} is not one of the model's", t.name);
+                return Err(ModelFileError::Header(message));
+            };
+            if t.shape != expected[at].1 {
+                return Err(ModelFileError::Shape {
+                    index: at,
+                    name: t.name.clone(),
+                    expected: expected[at].1.clone(),
+                    found: t.shape.clone(),
+                });
+            }
+            seen[at] = true;
+            order.push(at);
+        }
+        match seen.iter().position(|s| !s) {
+            Some(at) => Err(ModelFileError::Header(format!(
+                "no tensor {}",
+                expected[at].0
+            ))),
+            None => Ok(order),
+        }
     }
 }
 
