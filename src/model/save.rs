@@ -79,6 +79,8 @@ use crate::validate::check_finite;
 
 pub use crate::safetensors::{MAX_FILE_BYTES, MAX_HEADER_BYTES};
 
+mod weights;
+
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 2;
 /// The `format` field of the model's description.

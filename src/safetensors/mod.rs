@@ -38,10 +38,6 @@
 //! streamed: the header is read and checked first, then the tensors one by one in the order of
 //! their bytes, so reading holds no copy of the file.
 
-mod weights;
-
-pub use weights::WeightLayout;
-
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -122,6 +118,50 @@ fn f16_to_f32(h: u16) -> f32 {
         (e, f) => sign | ((e + 127 - 15) << 23) | (f << 13),
     };
     f32::from_bits(bits)
+}
+
+/// How [`Sequential::save_weights`](crate::Sequential::save_weights) names and shapes the weights, and what
+/// [`Sequential::load_weights`](crate::Sequential::load_weights) expects.
+///
+/// For the model `Dense(8, relu) → Dropout(0.2) → Dense(3, linear) → Softmax → Dense(1, sigmoid)`
+/// on 4 inputs:
+///
+/// | layer | `Keras` | `PyTorch` | the `torch.nn.Sequential` module |
+/// |---|---|---|---|
+/// | `Dense(8, relu)` | `dense/kernel` (4, 8), `dense/bias` (8) | `0.weight` (8, 4), `0.bias` (8) | `0: Linear(4, 8)`, `1: ReLU()` |
+/// | `Dropout(0.2)` | | | `2: Dropout(0.2)` |
+/// | `Dense(3)` | `dense_1/kernel` (8, 3), `dense_1/bias` (3) | `3.weight` (3, 8), `3.bias` (3) | `3: Linear(8, 3)` |
+/// | `Softmax` | | | `4: Softmax(dim=1)` |
+/// | `Dense(1, sigmoid)` | `dense_2/kernel` (3, 1), `dense_2/bias` (1) | `5.weight` (1, 3), `5.bias` (1) | `5: Linear(3, 1)`, `6: Sigmoid()` |
+///
+/// That is, in the PyTorch layout every ndnet layer is one module of the equivalent
+/// `torch.nn.Sequential`, except a `Dense` layer with an activation other than `linear`, which is
+/// two (`nn.Linear`, then the activation); a `Dense` layer's weights are named by the index of
+/// its `nn.Linear`, and its kernel is stored transposed, `(units, inputs)`, as `nn.Linear`
+/// stores `weight`. Dropout, noise and activation layers have no weights but take an index.
+/// A layer without a bias (`use_bias(false)`) has no `bias` tensor, as `nn.Linear(bias=False)`.
+///
+/// In the Keras layout a weight is named `{layer name}/kernel` or `{layer name}/bias` with the
+/// names of [`Sequential::layer_names`](crate::Sequential::layer_names) (`dense`, `dense_1`, …, as Keras names them), kernels
+/// `(inputs, units)`, the order and shapes of [`Sequential::get_weights`](crate::Sequential::get_weights) (so
+/// `model.set_weights([f[k] for k in names])` moves them into Keras).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum WeightLayout {
+    /// `dense/kernel` `(inputs, units)`, `dense/bias` `(units,)`, `dense_1/kernel`, …
+    #[default]
+    Keras,
+    /// `0.weight` `(units, inputs)`, `0.bias` `(units,)`, … as `torch.nn.Sequential` of
+    /// `nn.Linear` and activation modules names them.
+    PyTorch,
+}
+
+impl WeightLayout {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            WeightLayout::Keras => "Keras",
+            WeightLayout::PyTorch => "PyTorch",
+        }
+    }
 }
 
 /// Named `f32` tensors and a string map, as one safetensors file holds them.
@@ -220,7 +260,7 @@ impl TensorFile {
 }
 
 /// Every tensor of a file, in the order of their bytes.
-fn read_all(r: &mut dyn Read, len: u64) -> Reading<TensorFile> {
+pub(crate) fn read_all(r: &mut dyn Read, len: u64) -> Reading<TensorFile> {
     let header = read_header(r, len)?;
     let mut tensors = Vec::with_capacity(header.tensors.len());
     for entry in &header.tensors {
