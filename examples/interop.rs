@@ -9,6 +9,8 @@
 //! the tutorial's three models, all with random weights):
 //! - `NAME.keras.safetensors` and `NAME.pt.safetensors`: `save_weights` in both layouts;
 //! - `NAME.onnx`: `export_onnx`;
+//! - `NAME.model.safetensors`: `save`, the whole model (the tutorial's three models are compiled
+//!   and have taken one training step, so their files hold the optimizer's state too);
 //! - `NAME.io.safetensors`: random inputs `x`, ndnet's `predict` of them `y`, and the layers'
 //!   configurations as JSON in the metadata (`layers`, `input_dim`).
 //!
@@ -83,6 +85,12 @@ fn models() -> ndnet::Result<Vec<(String, Sequential)>> {
             })
             .collect();
         m.set_weights(&weights)?;
+        if m.is_compiled() {
+            // One step, so that the optimizer has state to save.
+            let x = inputs(m.input_dim(), 1);
+            let y = Array2::from_shape_fn((ROWS, 1), |(i, _)| (i % 2) as f32);
+            m.train_on_batch(&x, &y)?;
+        }
     }
     Ok(out)
 }
@@ -109,6 +117,7 @@ fn export(dir: &Path) -> ndnet::Result<()> {
             )?;
         }
         model.export_onnx(dir.join(format!("{name}.onnx")))?;
+        model.save(dir.join(format!("{name}.model.safetensors")))?;
         let x = inputs(model.input_dim(), 100 + i as u64);
         let y = model.predict(&x)?;
         let mut io = TensorFile::new();

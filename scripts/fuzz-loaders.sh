@@ -3,9 +3,9 @@
 # `scripts/fuzz-loaders.sh [seconds per loader]` (default 30). CI runs it (.ci/run).
 #
 # The loop is the ignored test tests/fuzz_loaders.rs: structural and byte-level mutations of
-# valid model files (checksum fixed up, tensor bytes resized to what the header implies; a
-# loaded model is predicted, trained one step and round-tripped) and of CSV texts with random
-# loader options. It needs nothing beyond cargo. The seed is printed; replay a failure with
+# valid model files (safetensors files: the model's description in the metadata and the tensor
+# entries mutated, byte ranges laid out again from the shapes; a loaded model is predicted,
+# trained one step and round-tripped) and of CSV texts with random loader options. It needs nothing beyond cargo. The seed is printed; replay a failure with
 # FUZZ_SEED=<seed>. Failing inputs are written to target/fuzz-failures/.
 #
 # For coverage-guided fuzzing with libFuzzer and AddressSanitizer see

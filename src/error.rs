@@ -317,18 +317,10 @@ impl std::fmt::Debug for Error {
     }
 }
 
-/// What is wrong with a saved model (see [`Error::ModelFile`]).
+/// What is wrong with a saved model or another safetensors file (see [`Error::ModelFile`]).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelFileError {
-    /// The file does not start with the ndnet magic bytes.
-    #[error("not an ndnet model file (the first bytes are {found:02x?}, expected {expected:02x?})")]
-    BadMagic {
-        /// The magic bytes of the format.
-        expected: Vec<u8>,
-        /// The first bytes of the file (at most as many as the magic).
-        found: Vec<u8>,
-    },
     /// The file was written by an unknown version of the format.
     #[error("unsupported format version {found} (this build reads version {supported})")]
     UnsupportedVersion {
@@ -340,7 +332,7 @@ pub enum ModelFileError {
     /// The file ends before the data its header announces.
     #[error("truncated: {expected} bytes expected, {found} found")]
     Truncated {
-        /// Bytes the header announces (or the least any model file has).
+        /// Bytes the header announces (or the least any file has: its 8-byte length prefix).
         expected: u64,
         /// Bytes present.
         found: u64,
@@ -353,15 +345,8 @@ pub enum ModelFileError {
         /// Bytes present.
         found: u64,
     },
-    /// The checksum at the end of the file does not match its contents.
-    #[error("corrupt: CRC-32 stored {stored:#010x}, computed {computed:#010x}")]
-    Checksum {
-        /// CRC-32 stored in the file.
-        stored: u32,
-        /// CRC-32 of the bytes read.
-        computed: u32,
-    },
-    /// The JSON header cannot be parsed or lacks a required field.
+    /// The JSON header (or the model's description in its metadata) cannot be parsed, lacks a
+    /// required field, or does not match the tensors the file holds.
     #[error("invalid header: {0}")]
     Header(String),
     /// A layer's configuration is invalid.
@@ -375,9 +360,10 @@ pub enum ModelFileError {
     /// A tensor's shape is not the one the architecture implies.
     #[error("tensor {index} ({name}): expected shape {expected:?}, found {found:?}")]
     Shape {
-        /// Position of the tensor in the file (0-based).
+        /// Position of the tensor among those the architecture implies (0-based): the weights in
+        /// [`get_weights`](crate::Sequential::get_weights) order, then the optimizer's buffers.
         index: usize,
-        /// Its name in the header.
+        /// Its name in the file.
         name: String,
         /// The shape the architecture implies.
         expected: Vec<usize>,

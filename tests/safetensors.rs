@@ -207,6 +207,14 @@ fn inconsistent_headers_are_model_file_errors() {
             r#"{"__metadata__":{"a":1},"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#,
             "map of strings",
         ),
+        (
+            r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"x":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
+            "tensor x appears twice",
+        ),
+        (
+            r#"{"__metadata__":{},"__metadata__":{},"x":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#,
+            "__metadata__ appears twice",
+        ),
     ];
     for (header, expected) in cases {
         let message = header_problem(&file(header, &four));

@@ -29,13 +29,13 @@ fn main() -> ndnet::Result<()> {
     let x = Array2::from_shape_fn((4, 3), |(i, j)| i as f32 * 0.2 - j as f32 * 0.1);
     let y = Array2::from_shape_fn((4, 2), |(i, j)| ((i % 2) == j) as u8 as f32);
     all.train_on_batch(&x, &y)?;
-    all.save(format!("{dir}/all_layers.ndnet"))?;
-    all.save_without_optimizer(format!("{dir}/no_optimizer.ndnet"))?;
+    all.save(format!("{dir}/all_layers.safetensors"))?;
+    all.save_without_optimizer(format!("{dir}/no_optimizer.safetensors"))?;
 
     let mut small = Sequential::new(2).with_seed(2);
     small.add(Dense::new(1).activation(Activation::Sigmoid))?;
     small.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))?;
     small.train_on_batch(&Array2::<f32>::ones((2, 2)), &Array2::<f32>::ones((2, 1)))?;
-    small.save(format!("{dir}/small_sgd.ndnet"))?;
+    small.save(format!("{dir}/small_sgd.safetensors"))?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 //! [`TensorFile`] reads and writes the format;
 //! [`Sequential::save_weights`](crate::Sequential::save_weights) and
 //! [`Sequential::load_weights`](crate::Sequential::load_weights) (in Keras's or PyTorch's names
-//! and shapes, see [`WeightLayout`]) use it for a model's weights.
+//! and shapes, see [`WeightLayout`]) use it for a model's weights, and
+//! [`Sequential::save`](crate::Sequential::save) and [`Sequential::load`](crate::Sequential::load)
+//! for a whole model (weights, architecture and optimizer state, see [`io`](crate::io)).
 //!
 //! # File layout
 //!
@@ -32,21 +34,20 @@
 //! (at most [`MAX_HEADER_BYTES`] and within the file), the header's JSON, every dtype, that each
 //! tensor's shape times its element size fits in `u64` and equals its byte range, that the
 //! ranges tile the data exactly (no gap, overlap or trailing bytes), and that every value is
-//! finite. Any failure is [`Error::ModelFile`] saying what is wrong; nothing panics.
-
-mod weights;
-
-pub use weights::WeightLayout;
+//! finite. Any failure is [`Error::ModelFile`] saying what is wrong; nothing panics. Files are
+//! streamed: the header is read and checked first, then the tensors one by one in the order of
+//! their bytes, so reading holds no copy of the file.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value, json};
 
-use crate::atomic_file::{open_regular, write_atomic};
+use crate::atomic_file::{open_regular, write_atomic_with};
 use crate::error::{Error, ModelFileError, Result};
 use crate::validate::check_finite;
 
@@ -119,12 +120,48 @@ fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-/// One tensor's entry in the header.
-#[derive(Deserialize)]
-struct Entry {
-    dtype: String,
-    shape: Vec<u64>,
-    data_offsets: [u64; 2],
+/// How [`Sequential::save_weights`](crate::Sequential::save_weights) names and shapes the weights, and what
+/// [`Sequential::load_weights`](crate::Sequential::load_weights) expects.
+///
+/// For the model `Dense(8, relu) → Dropout(0.2) → Dense(3, linear) → Softmax → Dense(1, sigmoid)`
+/// on 4 inputs:
+///
+/// | layer | `Keras` | `PyTorch` | the `torch.nn.Sequential` module |
+/// |---|---|---|---|
+/// | `Dense(8, relu)` | `dense/kernel` (4, 8), `dense/bias` (8) | `0.weight` (8, 4), `0.bias` (8) | `0: Linear(4, 8)`, `1: ReLU()` |
+/// | `Dropout(0.2)` | | | `2: Dropout(0.2)` |
+/// | `Dense(3)` | `dense_1/kernel` (8, 3), `dense_1/bias` (3) | `3.weight` (3, 8), `3.bias` (3) | `3: Linear(8, 3)` |
+/// | `Softmax` | | | `4: Softmax(dim=1)` |
+/// | `Dense(1, sigmoid)` | `dense_2/kernel` (3, 1), `dense_2/bias` (1) | `5.weight` (1, 3), `5.bias` (1) | `5: Linear(3, 1)`, `6: Sigmoid()` |
+///
+/// That is, in the PyTorch layout every ndnet layer is one module of the equivalent
+/// `torch.nn.Sequential`, except a `Dense` layer with an activation other than `linear`, which is
+/// two (`nn.Linear`, then the activation); a `Dense` layer's weights are named by the index of
+/// its `nn.Linear`, and its kernel is stored transposed, `(units, inputs)`, as `nn.Linear`
+/// stores `weight`. Dropout, noise and activation layers have no weights but take an index.
+/// A layer without a bias (`use_bias(false)`) has no `bias` tensor, as `nn.Linear(bias=False)`.
+///
+/// In the Keras layout a weight is named `{layer name}/kernel` or `{layer name}/bias` with the
+/// names of [`Sequential::layer_names`](crate::Sequential::layer_names) (`dense`, `dense_1`, …, as Keras names them), kernels
+/// `(inputs, units)`, the order and shapes of [`Sequential::get_weights`](crate::Sequential::get_weights) (so
+/// `model.set_weights([f[k] for k in names])` moves them into Keras).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum WeightLayout {
+    /// `dense/kernel` `(inputs, units)`, `dense/bias` `(units,)`, `dense_1/kernel`, …
+    #[default]
+    Keras,
+    /// `0.weight` `(units, inputs)`, `0.bias` `(units,)`, … as `torch.nn.Sequential` of
+    /// `nn.Linear` and activation modules names them.
+    PyTorch,
+}
+
+impl WeightLayout {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            WeightLayout::Keras => "Keras",
+            WeightLayout::PyTorch => "PyTorch",
+        }
+    }
 }
 
 /// Named `f32` tensors and a string map, as one safetensors file holds them.
@@ -201,73 +238,120 @@ impl TensorFile {
     /// The file's bytes: every tensor as `F32`, in order, the header padded with spaces to a
     /// multiple of 8 bytes (so the data is aligned, as the reference implementation writes it).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let views: Vec<(&str, ArrayViewD<f32>)> = self
-            .tensors
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.view()))
-            .collect();
-        Ok(encode(&views, &self.metadata))
+        encode(&self.tensors, &self.metadata)
     }
 
     /// Writes the file atomically (a temporary file beside `path`, flushed, then renamed).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_atomic(path.as_ref(), &self.to_bytes()?)
+        save(path.as_ref(), &self.tensors, &self.metadata)
     }
 
-    /// Reads a file; anything damaged gives [`Error::ModelFile`] (see the
+    /// Reads a file, streaming it; anything damaged gives [`Error::ModelFile`] (see the
     /// [module docs](self)); a missing file, one that is not a regular file or one larger than
     /// [`MAX_FILE_BYTES`] gives [`Error::Io`].
     pub fn load(path: impl AsRef<Path>) -> Result<TensorFile> {
-        let path = path.as_ref();
-        let bytes = read_regular(path)?;
-        decode(&bytes).map_err(|problem| Error::ModelFile {
-            source_name: path.display().to_string(),
-            problem,
-        })
+        read_file(path.as_ref(), read_all)
     }
 
     /// Reads a file's bytes (see [`load`](Self::load)).
     pub fn from_bytes(bytes: &[u8]) -> Result<TensorFile> {
-        decode(bytes).map_err(|problem| Error::ModelFile {
-            source_name: "<bytes>".into(),
-            problem,
-        })
+        read_bytes(bytes, read_all)
     }
 }
 
-/// The largest file [`TensorFile::load`] and [`Sequential::load_weights`](crate::Sequential::load_weights)
-/// read: 4 GiB, as [`Sequential::load`](crate::Sequential::load).
+/// Every tensor of a file, in the order of their bytes.
+pub(crate) fn read_all(r: &mut dyn Read, len: u64) -> Reading<TensorFile> {
+    let header = read_header(r, len)?;
+    let mut tensors = Vec::with_capacity(header.tensors.len());
+    for entry in &header.tensors {
+        tensors.push((entry.name.clone(), read_tensor(r, entry)?));
+    }
+    Ok(TensorFile {
+        metadata: header.metadata,
+        tensors,
+    })
+}
+
+/// The largest file [`TensorFile::load`], [`Sequential::load_weights`](crate::Sequential::load_weights)
+/// and [`Sequential::load`](crate::Sequential::load) read: 4 GiB.
 pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
-/// Reads `path` if it is a regular file of at most [`MAX_FILE_BYTES`]: a FIFO, device or
-/// directory gives [`Error::Io`] at once instead of blocking or reading without end.
-pub(crate) fn read_regular(path: &Path) -> Result<Vec<u8>> {
+/// Why reading a file failed: the reader, or the content.
+pub(crate) enum Failure {
+    Io(std::io::Error),
+    File(ModelFileError),
+}
+
+impl From<ModelFileError> for Failure {
+    fn from(e: ModelFileError) -> Self {
+        Failure::File(e)
+    }
+}
+
+/// The result of reading part of a file.
+pub(crate) type Reading<T> = std::result::Result<T, Failure>;
+
+/// Runs `read` on `path` if it is a regular file of at most [`MAX_FILE_BYTES`] (a FIFO,
+/// device or directory gives [`Error::Io`] at once instead of blocking or reading without
+/// end), through a buffer, with the file's length. The length also bounds the read, should the
+/// file grow meanwhile. Errors name `path`.
+pub(crate) fn read_file<T>(
+    path: &Path,
+    read: impl FnOnce(&mut dyn Read, u64) -> Reading<T>,
+) -> Result<T> {
     let (file, len) = open_regular(path, MAX_FILE_BYTES)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file.take(len));
+    read(&mut reader, len).map_err(|e| match e {
+        Failure::Io(e) => Error::io(path, e),
+        Failure::File(problem) => Error::ModelFile {
+            source_name: path.display().to_string(),
+            problem,
+        },
+    })
+}
+
+/// Runs `read` on `bytes`, as [`read_file`] on a file holding them (errors name `<bytes>`).
+pub(crate) fn read_bytes<T>(
+    mut bytes: &[u8],
+    read: impl FnOnce(&mut dyn Read, u64) -> Reading<T>,
+) -> Result<T> {
+    let len = bytes.len() as u64;
+    read(&mut bytes, len).map_err(|e| match e {
+        Failure::Io(e) => Error::io("<bytes>", e),
+        Failure::File(problem) => Error::ModelFile {
+            source_name: "<bytes>".into(),
+            problem,
+        },
+    })
+}
+
+/// Writes a file holding `tensors` (as `F32`, in order) and `metadata` to `path` atomically.
+pub(crate) fn save(
+    path: &Path,
+    tensors: &[(String, ArrayD<f32>)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    write_atomic_with(path, |w| {
+        write(w, tensors, metadata).map_err(|e| Error::io(path, e))
+    })
+}
+
+/// The bytes of a file holding `tensors` (as `F32`, in order) and `metadata`.
+pub(crate) fn encode(
+    tensors: &[(String, ArrayD<f32>)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    // len <= MAX_FILE_BYTES; the reservation fails cleanly where memory is short.
-    bytes
-        .try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX))
-        .map_err(|_| {
-            Error::io(
-                path,
-                std::io::Error::new(
-                    std::io::ErrorKind::OutOfMemory,
-                    format!("cannot allocate {len} bytes"),
-                ),
-            )
-        })?;
-    // The length bounds the read, should the file grow meanwhile.
-    file.take(len)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+    write(&mut bytes, tensors, metadata).map_err(|e| Error::io("<bytes>", e))?;
     Ok(bytes)
 }
 
-/// The bytes of a file holding `tensors` (as `F32`) and `metadata`.
-pub(crate) fn encode(
-    tensors: &[(&str, ArrayViewD<f32>)],
+/// Writes the bytes of a file holding `tensors` (as `F32`, in order) and `metadata` to `w`.
+fn write(
+    w: &mut dyn Write,
+    tensors: &[(String, ArrayD<f32>)],
     metadata: &BTreeMap<String, String>,
-) -> Vec<u8> {
+) -> std::io::Result<()> {
     let mut header = Map::new();
     if !metadata.is_empty() {
         header.insert(METADATA_KEY.into(), json!(metadata));
@@ -276,129 +360,277 @@ pub(crate) fn encode(
     for (name, t) in tensors {
         let end = offset + 4 * t.len();
         header.insert(
-            (*name).to_string(),
+            name.clone(),
             json!({"dtype": "F32", "shape": t.shape(), "data_offsets": [offset, end]}),
         );
         offset = end;
     }
     let mut json = Value::Object(header).to_string().into_bytes();
     json.resize(json.len().next_multiple_of(8), b' ');
-    let mut bytes = Vec::with_capacity(8 + json.len() + offset);
-    bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&json);
+    w.write_all(&(json.len() as u64).to_le_bytes())?;
+    w.write_all(&json)?;
+    let mut buf = Vec::with_capacity(8192);
     for (_, t) in tensors {
         for v in t.iter() {
-            bytes.extend_from_slice(&v.to_le_bytes());
+            buf.extend_from_slice(&v.to_le_bytes());
+            if buf.len() == 8192 {
+                w.write_all(&buf)?;
+                buf.clear();
+            }
         }
     }
-    bytes
+    w.write_all(&buf)
 }
 
-/// A tensor whose entry has been checked against the data.
-struct Located {
-    name: String,
+/// One tensor's entry in a file's header, checked against the file.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// The tensor's name.
+    pub(crate) name: String,
     dtype: Dtype,
-    shape: Vec<usize>,
-    start: usize,
-    end: usize,
+    /// Its shape.
+    pub(crate) shape: Vec<usize>,
+    /// Its bytes, from the start of the data.
+    bytes: std::ops::Range<u64>,
 }
 
-/// Parses and checks a whole file.
-pub(crate) fn decode(bytes: &[u8]) -> Checked<TensorFile> {
-    let found = bytes.len() as u64;
-    let Some(prefix) = bytes.first_chunk::<8>() else {
-        return Err(ModelFileError::Truncated { expected: 8, found });
-    };
-    let header_len = u64::from_le_bytes(*prefix);
+/// A file's header, checked against the file's length.
+pub(crate) struct Header {
+    /// The `"__metadata__"` map (empty if the file has none).
+    pub(crate) metadata: BTreeMap<String, String>,
+    /// The tensors in the order of their bytes, which tile the data exactly: the order in which
+    /// [`read_tensor`] reads them.
+    pub(crate) tensors: Vec<Entry>,
+}
+
+impl Header {
+    /// The bytes of tensor data (all of the file after the header).
+    pub(crate) fn data_len(&self) -> u64 {
+        self.tensors.last().map_or(0, |t| t.bytes.end)
+    }
+
+    /// For each tensor of the file, in its order, its position in `expected` (names and
+    /// shapes): every expected tensor must be in the file, with its shape
+    /// ([`ModelFileError::Shape`] otherwise, with its position), and the file must hold no
+    /// other.
+    pub(crate) fn positions(&self, expected: &[(String, Vec<usize>)]) -> Checked<Vec<usize>> {
+        let index: std::collections::HashMap<&str, usize> = (expected.iter().enumerate())
+            .map(|(i, (name, _))| (name.as_str(), i))
+            .collect();
+        let mut seen = vec![false; expected.len()];
+        let mut order = Vec::with_capacity(self.tensors.len());
+        for t in &self.tensors {
+            let Some(&at) = index.get(t.name.as_str()) else {
+                let message = format!("tensor {} is not one of the model's", t.name);
+                return Err(ModelFileError::Header(message));
+            };
+            if t.shape != expected[at].1 {
+                return Err(ModelFileError::Shape {
+                    index: at,
+                    name: t.name.clone(),
+                    expected: expected[at].1.clone(),
+                    found: t.shape.clone(),
+                });
+            }
+            seen[at] = true;
+            order.push(at);
+        }
+        match seen.iter().position(|s| !s) {
+            Some(at) => Err(ModelFileError::Header(format!(
+                "no tensor {}",
+                expected[at].0
+            ))),
+            None => Ok(order),
+        }
+    }
+}
+
+/// A tensor's entry as the header holds it.
+#[derive(Deserialize)]
+struct RawEntry {
+    dtype: String,
+    shape: Vec<u64>,
+    data_offsets: [u64; 2],
+}
+
+/// The header's JSON object: each tensor's entry is parsed on its own (so that the whole object
+/// is never held as a `serde_json::Value`), its errors naming the tensor.
+struct RawHeader {
+    metadata: Option<BTreeMap<String, String>>,
+    entries: Vec<(String, RawEntry)>,
+}
+
+impl<'de> Deserialize<'de> for RawHeader {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = RawHeader;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object of tensor entries")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<RawHeader, A::Error> {
+                let mut header = RawHeader {
+                    metadata: None,
+                    entries: Vec::new(),
+                };
+                while let Some(name) = map.next_key::<String>()? {
+                    let value: Value = map.next_value()?;
+                    if name == METADATA_KEY {
+                        if header.metadata.is_some() {
+                            return Err(de::Error::custom(format!("{METADATA_KEY} appears twice")));
+                        }
+                        header.metadata = Some(match value {
+                            Value::Null => BTreeMap::new(),
+                            v => serde_json::from_value(v).map_err(|e| {
+                                de::Error::custom(format!(
+                                    "{METADATA_KEY} is not a map of strings: {e}"
+                                ))
+                            })?,
+                        });
+                    } else {
+                        let entry = serde_json::from_value(value)
+                            .map_err(|e| de::Error::custom(format!("tensor {name}: {e}")))?;
+                        header.entries.push((name, entry));
+                    }
+                }
+                Ok(header)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
+/// Reads and checks a file's length prefix and header from `r` (at the file's start; the file
+/// has `len` bytes): the header length (at most [`MAX_HEADER_BYTES`] and within the file), the
+/// JSON, every entry (a known dtype, a shape whose byte size fits and equals its range), names
+/// used once, and byte ranges that tile the data exactly. Nothing sized by the file is
+/// allocated before it is checked against `len`.
+pub(crate) fn read_header(r: &mut dyn Read, len: u64) -> Reading<Header> {
+    if len < 8 {
+        return Err(ModelFileError::Truncated {
+            expected: 8,
+            found: len,
+        }
+        .into());
+    }
+    let mut prefix = [0u8; 8];
+    r.read_exact(&mut prefix).map_err(Failure::Io)?;
+    let header_len = u64::from_le_bytes(prefix);
     if header_len > MAX_HEADER_BYTES {
         return Err(ModelFileError::Header(format!(
-            "the header length {header_len} is above the limit of {MAX_HEADER_BYTES} bytes"
-        )));
+            "the header length {header_len} is above the limit of {MAX_HEADER_BYTES} bytes \
+             (not a safetensors file?)"
+        ))
+        .into());
     }
-    if header_len > found - 8 {
+    if header_len > len - 8 {
         return Err(ModelFileError::Truncated {
             expected: 8 + header_len,
-            found,
-        });
+            found: len,
+        }
+        .into());
     }
-    // header_len <= found - 8, so it fits in usize.
-    let data_start = 8 + header_len as usize;
-    let (header, data) = (&bytes[8..data_start], &bytes[data_start..]);
-    if header.first() != Some(&b'{') {
+    // header_len <= len - 8 and <= MAX_HEADER_BYTES: it fits in usize.
+    let mut text = vec![0u8; header_len as usize];
+    r.read_exact(&mut text).map_err(Failure::Io)?;
+    if text.first() != Some(&b'{') {
         return Err(ModelFileError::Header(
             "the header is not a JSON object (safetensors files start with a length, then '{')"
                 .into(),
-        ));
+        )
+        .into());
     }
-    let entries: Map<String, Value> =
-        serde_json::from_slice(header).map_err(|e| ModelFileError::Header(e.to_string()))?;
-    let mut metadata = BTreeMap::new();
-    let mut located = Vec::with_capacity(entries.len());
-    for (name, value) in entries {
-        if name == METADATA_KEY {
-            if !value.is_null() {
-                metadata = serde_json::from_value(value).map_err(|e| {
-                    ModelFileError::Header(format!("{METADATA_KEY} is not a map of strings: {e}"))
-                })?;
-            }
-            continue;
-        }
-        let entry: Entry = serde_json::from_value(value)
-            .map_err(|e| ModelFileError::Header(format!("tensor {name}: {e}")))?;
-        located.push(locate(name, entry, data.len() as u64, data_start as u64)?);
+    let raw: RawHeader =
+        serde_json::from_slice(&text).map_err(|e| ModelFileError::Header(e.to_string()))?;
+    drop(text);
+    let data_len = len - 8 - header_len;
+    let mut tensors = Vec::with_capacity(raw.entries.len());
+    for (name, entry) in raw.entries {
+        tensors.push(locate(name, entry, data_len, 8 + header_len)?);
+    }
+    let mut names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(ModelFileError::Header(format!("tensor {} appears twice", w[0])).into());
     }
     // The byte ranges must tile the data: sorted by start, each begins where the last ended.
-    located.sort_by_key(|t| (t.start, t.end));
-    let mut cursor = 0usize;
+    tensors.sort_by_key(|t| (t.bytes.start, t.bytes.end));
+    let mut cursor = 0u64;
     let mut previous: Option<&str> = None;
-    for t in &located {
-        if t.start < cursor {
+    for t in &tensors {
+        if t.bytes.start < cursor {
             return Err(ModelFileError::Header(format!(
                 "tensors {} and {} overlap",
                 previous.unwrap_or_default(),
                 t.name
-            )));
+            ))
+            .into());
         }
-        if t.start > cursor {
+        if t.bytes.start > cursor {
             return Err(ModelFileError::Header(format!(
                 "data bytes {cursor}..{} belong to no tensor",
-                t.start
-            )));
+                t.bytes.start
+            ))
+            .into());
         }
-        cursor = t.end;
+        cursor = t.bytes.end;
         previous = Some(&t.name);
     }
-    if cursor < data.len() {
+    if cursor < data_len {
         return Err(ModelFileError::TrailingData {
-            expected: (data_start + cursor) as u64,
-            found,
-        });
-    }
-    // Every size is now known to lie within the file: read.
-    let mut tensors = Vec::with_capacity(located.len());
-    for t in located {
-        let size = t.dtype.size() as usize;
-        let values: Vec<f32> = data[t.start..t.end]
-            .chunks_exact(size)
-            .map(|b| t.dtype.decode(b))
-            .collect();
-        if let Some((position, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ModelFileError::NonFinite {
-                name: t.name,
-                position,
-                value,
-            });
+            expected: 8 + header_len + cursor,
+            found: len,
         }
-        let array = ArrayD::from_shape_vec(IxDyn(&t.shape), values)
-            .map_err(|e| ModelFileError::Header(format!("tensor {}: {e}", t.name)))?;
-        tensors.push((t.name, array));
+        .into());
     }
-    Ok(TensorFile { metadata, tensors })
+    Ok(Header {
+        metadata: raw.metadata.unwrap_or_default(),
+        tensors,
+    })
+}
+
+/// Reads the next tensor from `r`, which stands where `entry`'s bytes begin (the entries of
+/// [`read_header`] are read in their order), converting it to `f32` and refusing a value that
+/// is not finite. Its size was checked against the file's length by [`read_header`].
+pub(crate) fn read_tensor(r: &mut dyn Read, entry: &Entry) -> Reading<ArrayD<f32>> {
+    let size = entry.dtype.size() as usize;
+    // The range lies within the file (read_header): it fits in usize.
+    let mut left = (entry.bytes.end - entry.bytes.start) as usize;
+    let mut values: Vec<f32> = Vec::new();
+    values.try_reserve_exact(left / size).map_err(|_| {
+        ModelFileError::Header(format!(
+            "tensor {}: cannot allocate {} values",
+            entry.name,
+            left / size
+        ))
+    })?;
+    // A multiple of every element size, so no element straddles two reads.
+    let mut buf = [0u8; 8192];
+    while left > 0 {
+        let k = left.min(buf.len());
+        r.read_exact(&mut buf[..k]).map_err(Failure::Io)?;
+        values.extend(buf[..k].chunks_exact(size).map(|b| entry.dtype.decode(b)));
+        left -= k;
+    }
+    if let Some((position, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(ModelFileError::NonFinite {
+            name: entry.name.clone(),
+            position,
+            value,
+        }
+        .into());
+    }
+    ArrayD::from_shape_vec(IxDyn(&entry.shape), values)
+        .map_err(|e| ModelFileError::Header(format!("tensor {}: {e}", entry.name)).into())
 }
 
 /// Checks one entry: a known dtype, a shape whose byte size fits in `u64` and equals the
-/// entry's range, and a range inside the `data_len` bytes of data.
-fn locate(name: String, entry: Entry, data_len: u64, data_start: u64) -> Checked<Located> {
+/// entry's range, and a range inside the `data_len` bytes of data (which start at byte
+/// `data_start` of the file).
+fn locate(name: String, entry: RawEntry, data_len: u64, data_start: u64) -> Checked<Entry> {
     let header = |message: String| ModelFileError::Header(format!("tensor {name}: {message}"));
     let dtype = Dtype::parse(&entry.dtype).ok_or_else(|| {
         header(format!(
@@ -441,12 +673,11 @@ fn locate(name: String, entry: Entry, data_len: u64, data_start: u64) -> Checked
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| too_large()))
         .collect::<Checked<Vec<usize>>>()?;
-    Ok(Located {
+    Ok(Entry {
         name,
         dtype,
         shape,
-        start: start as usize,
-        end: end as usize,
+        bytes: start..end,
     })
 }
 

@@ -10,7 +10,11 @@ safetensors library and ONNX Runtime.
 (b) weights written here with safetensors.numpy (Keras layout in float64, NumPy's default;
     PyTorch layout in float32), loaded by ndnet's load_weights, give ndnet predictions equal to
     the NumPy forward pass;
-(c) ONNX Runtime runs ndnet's exported ONNX models to ndnet's predictions.
+(c) ONNX Runtime runs ndnet's exported ONNX models to ndnet's predictions;
+(d) the whole models ndnet saved (Sequential::save) open with safetensors.numpy, their
+    metadata's model description parses as JSON and names the same architecture, and the NumPy
+    forward pass from the file's own description and weights gives ndnet's predictions; the
+    optimizer's buffers are shaped as their weights.
 
 The NumPy forward pass and the PyTorch names are written here from the semantics (Keras's
 formulas, torch.nn.Sequential's module numbering), not from ndnet's code.
@@ -151,6 +155,34 @@ def main():
                 failures.append(f"{path.name}: unexpected tensors {sorted(extra)}")
             check(f"{name} ndnet -> numpy ({layout})", y, forward(layers, weights, layout, x),
                   TOL_SAFETENSORS, failures)
+
+        # (d) ndnet's whole-model files: tensors, the JSON description, and the forward pass
+        # from the file alone.
+        path = out / f"{name}.model.safetensors"
+        tensors = load_file(path)
+        with safe_open(path, framework="numpy") as f:
+            saved = f.metadata()
+        desc = json.loads(saved["model"])
+        if saved.get("format") != "ndnet" or desc.get("format") != "ndnet.sequential":
+            failures.append(f"{path.name}: format {saved.get('format')!r} / {desc.get('format')!r}")
+        if desc.get("version") != 2 or desc["input_dim"] != x.shape[1] or desc["layers"] != layers:
+            failures.append(f"{path.name}: the description differs from the model")
+        weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer/")}
+        wanted = {n for pair in dense_names(desc["layers"], "keras") for n in pair}
+        if set(weights) - wanted:
+            failures.append(f"{path.name}: unexpected tensors {sorted(set(weights) - wanted)}")
+        state = {k: v for k, v in tensors.items() if k.startswith("optimizer/")}
+        groups = desc.get("training", {}).get("state", [])
+        for g in groups:
+            for w in sorted(weights) if g["slots"] else []:
+                buf = state.pop(f"optimizer/{g['name']}/{w}", None)
+                if buf is None or buf.shape != weights[w].shape:
+                    failures.append(f"{path.name}: optimizer/{g['name']}/{w} missing or misshapen")
+        if state:
+            failures.append(f"{path.name}: unexpected state tensors {sorted(state)}")
+        n_state = sum(g["slots"] for g in groups)
+        check(f"{name} save -> numpy ({len(weights)} weights, {n_state} state)", y,
+              forward(desc["layers"], weights, "keras", x), TOL_SAFETENSORS, failures)
 
         # (c) ONNX Runtime on ndnet's export.
         session = ort.InferenceSession(str(out / f"{name}.onnx"), providers=["CPUExecutionProvider"])

@@ -1,59 +1,15 @@
-//! A model's weights as a safetensors file, in Keras's or PyTorch's names and shapes.
+//! A model's weights as a safetensors file, in Keras's or PyTorch's names and shapes (see
+//! [`WeightLayout`]).
 
 use std::path::Path;
 
 use ndarray::{ArrayD, Ix2};
 
-use super::{TensorFile, read_regular};
 use crate::activation::Activation;
-use crate::atomic_file::write_atomic;
 use crate::error::{Error, ModelFileError, Result};
 use crate::layers::{LayerConfig, weight_name};
 use crate::model::Sequential;
-
-/// How [`Sequential::save_weights`] names and shapes the weights, and what
-/// [`Sequential::load_weights`] expects.
-///
-/// For the model `Dense(8, relu) → Dropout(0.2) → Dense(3, linear) → Softmax → Dense(1, sigmoid)`
-/// on 4 inputs:
-///
-/// | layer | `Keras` | `PyTorch` | the `torch.nn.Sequential` module |
-/// |---|---|---|---|
-/// | `Dense(8, relu)` | `dense/kernel` (4, 8), `dense/bias` (8) | `0.weight` (8, 4), `0.bias` (8) | `0: Linear(4, 8)`, `1: ReLU()` |
-/// | `Dropout(0.2)` | | | `2: Dropout(0.2)` |
-/// | `Dense(3)` | `dense_1/kernel` (8, 3), `dense_1/bias` (3) | `3.weight` (3, 8), `3.bias` (3) | `3: Linear(8, 3)` |
-/// | `Softmax` | | | `4: Softmax(dim=1)` |
-/// | `Dense(1, sigmoid)` | `dense_2/kernel` (3, 1), `dense_2/bias` (1) | `5.weight` (1, 3), `5.bias` (1) | `5: Linear(3, 1)`, `6: Sigmoid()` |
-///
-/// That is, in the PyTorch layout every ndnet layer is one module of the equivalent
-/// `torch.nn.Sequential`, except a `Dense` layer with an activation other than `linear`, which is
-/// two (`nn.Linear`, then the activation); a `Dense` layer's weights are named by the index of
-/// its `nn.Linear`, and its kernel is stored transposed, `(units, inputs)`, as `nn.Linear`
-/// stores `weight`. Dropout, noise and activation layers have no weights but take an index.
-/// A layer without a bias (`use_bias(false)`) has no `bias` tensor, as `nn.Linear(bias=False)`.
-///
-/// In the Keras layout a weight is named `{layer name}/kernel` or `{layer name}/bias` with the
-/// names of [`Sequential::layer_names`] (`dense`, `dense_1`, …, as Keras names them), kernels
-/// `(inputs, units)`, the order and shapes of [`Sequential::get_weights`] (so
-/// `model.set_weights([f[k] for k in names])` moves them into Keras).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum WeightLayout {
-    /// `dense/kernel` `(inputs, units)`, `dense/bias` `(units,)`, `dense_1/kernel`, …
-    #[default]
-    Keras,
-    /// `0.weight` `(units, inputs)`, `0.bias` `(units,)`, … as `torch.nn.Sequential` of
-    /// `nn.Linear` and activation modules names them.
-    PyTorch,
-}
-
-impl WeightLayout {
-    fn name(self) -> &'static str {
-        match self {
-            WeightLayout::Keras => "Keras",
-            WeightLayout::PyTorch => "PyTorch",
-        }
-    }
-}
+use crate::safetensors::{TensorFile, WeightLayout, read_all, read_bytes, read_file};
 
 /// One weight tensor of a model: its name in the file and whether the file holds it transposed.
 struct Slot {
@@ -120,7 +76,7 @@ impl Sequential {
     /// # Ok::<(), ndnet::Error>(())
     /// ```
     pub fn save_weights(&self, path: impl AsRef<Path>, layout: WeightLayout) -> Result<()> {
-        write_atomic(path.as_ref(), &self.weights_file(layout)?.to_bytes()?)
+        self.weights_file(layout)?.save(path)
     }
 
     /// The weights as a [`TensorFile`], as [`save_weights`](Self::save_weights) writes it.
@@ -158,22 +114,26 @@ impl Sequential {
     /// the file cannot be read.
     pub fn load_weights(&mut self, path: impl AsRef<Path>, layout: WeightLayout) -> Result<()> {
         let path = path.as_ref();
-        let bytes = read_regular(path)?;
-        let source = path.display().to_string();
-        self.set_weights_from(&bytes, layout, &source)
+        let file = read_file(path, read_all)?;
+        self.set_weights_from(file, layout, &path.display().to_string())
     }
 
     /// [`load_weights`](Self::load_weights) from the bytes of a file.
     pub fn load_weights_from_bytes(&mut self, bytes: &[u8], layout: WeightLayout) -> Result<()> {
-        self.set_weights_from(bytes, layout, "<bytes>")
+        let file = read_bytes(bytes, read_all)?;
+        self.set_weights_from(file, layout, "<bytes>")
     }
 
-    fn set_weights_from(&mut self, bytes: &[u8], layout: WeightLayout, source: &str) -> Result<()> {
+    fn set_weights_from(
+        &mut self,
+        file: TensorFile,
+        layout: WeightLayout,
+        source: &str,
+    ) -> Result<()> {
         let model_file = |problem| Error::ModelFile {
             source_name: source.to_string(),
             problem,
         };
-        let file = super::decode(bytes).map_err(model_file)?;
         let weights = self.weights_in(file, layout).map_err(model_file)?;
         self.set_weights(&weights)
             .map_err(|e| model_file(ModelFileError::Header(e.to_string())))
