@@ -78,3 +78,21 @@ pub fn class_labels(y: ArrayView2<f32>) -> Vec<usize> {
         y.outer_iter().map(|r| argmax(r.iter())).collect()
     }
 }
+
+/// Mean of `values` in f64 (0 for none).
+pub(crate) fn mean_of<'a, T: Copy + Into<f64> + 'a>(values: impl Iterator<Item = &'a T>) -> f64 {
+    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), &v| (s + v.into(), n + 1));
+    sum / n.max(1) as f64
+}
+
+/// Population standard deviation of `values` in f64 (0 for none).
+pub(crate) fn std_of<'a, T: Copy + Into<f64> + 'a>(
+    values: impl Iterator<Item = &'a T> + Clone,
+) -> f64 {
+    let m = mean_of(values.clone());
+    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), &v| {
+        let d = v.into() - m;
+        (s + d * d, n + 1)
+    });
+    (sum / n.max(1) as f64).sqrt()
+}

@@ -7,7 +7,7 @@ use ndarray::{Array2, ArrayView2, AsArray, Axis, Ix2};
 
 use super::{Fold, StandardScaler, StratifiedKFold};
 use crate::error::{Error, Result};
-use crate::metrics::argmax;
+use crate::metrics::{class_labels, mean_of, std_of};
 use crate::model::{FitOptions, IntoTargets, Sequential};
 use crate::rng::{STREAM_FOLD, derive_seed};
 
@@ -28,24 +28,6 @@ impl CvScores {
     pub fn std(&self) -> f64 {
         std_of(self.scores.iter())
     }
-}
-
-/// Mean of `values` in f64 (0 for none).
-pub(crate) fn mean_of<'a, T: Copy + Into<f64> + 'a>(values: impl Iterator<Item = &'a T>) -> f64 {
-    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), &v| (s + v.into(), n + 1));
-    sum / n.max(1) as f64
-}
-
-/// Population standard deviation of `values` in f64 (0 for none).
-pub(crate) fn std_of<'a, T: Copy + Into<f64> + 'a>(
-    values: impl Iterator<Item = &'a T> + Clone,
-) -> f64 {
-    let m = mean_of(values.clone());
-    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), &v| {
-        let d = v.into() - m;
-        (s + d * d, n + 1)
-    });
-    (sum / n.max(1) as f64).sqrt()
 }
 
 /// One fold, its rows selected (and standardized with a scaler fitted on its training rows
@@ -391,15 +373,6 @@ impl CrossValidation {
         };
         let scores = run_indexed(folds.len(), self.threads, run)?;
         Ok(CvScores { scores })
-    }
-}
-
-/// Class of each row: `y > 0.5` for one column, the arg-max otherwise.
-pub fn class_labels(y: ArrayView2<f32>) -> Vec<usize> {
-    if y.ncols() == 1 {
-        y.iter().map(|&v| usize::from(v > 0.5)).collect()
-    } else {
-        y.outer_iter().map(|r| argmax(r.iter())).collect()
     }
 }
 

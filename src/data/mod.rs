@@ -27,4 +27,5 @@ pub use self::split::{
 };
 
 pub mod cross_val;
-pub use self::cross_val::{CrossValidation, CvScores, class_labels, cross_val_score};
+pub use self::cross_val::{CrossValidation, CvScores, cross_val_score};
+pub use crate::metrics::class_labels;

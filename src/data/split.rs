@@ -18,8 +18,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use super::class_labels;
 use crate::error::{Error, Result};
+use crate::metrics::class_labels;
 use crate::model::IntoTargets;
 
 /// The two parts of a hold-out split; rows keep their original order within each part.

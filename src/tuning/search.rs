@@ -6,8 +6,9 @@ use ndarray::{ArrayView2, AsArray, Ix2};
 
 use super::{Config, ParamSpace};
 use crate::data::StratifiedKFold;
-use crate::data::cross_val::{FoldData, mean_of, prepare_folds, run_indexed, std_of};
+use crate::data::cross_val::{FoldData, prepare_folds, run_indexed};
 use crate::error::{Error, Result};
+use crate::metrics::{mean_of, std_of};
 use crate::model::{IntoTargets, Sequential};
 
 /// Where a running search is: `done` of `total` fold trainings have finished.
