@@ -507,7 +507,7 @@ fn write_atomic(path: &Path, text: &str) -> ndnet::Result<()> {
 
 #[cfg(feature = "plot")]
 fn plot(path: &Path, args: &Args, errors: &[Vec<f64>], scored_on: &str) -> ndnet::Result<()> {
-    use ndnet::tuning::plot::{DropoutPlot, Line, Panel};
+    use ndnet::plot::{DropoutPlot, Line, Panel};
     let mut panel = Panel::new(format!(
         "{}, 784-{}x{}-10, batch 100",
         args.dataset.name(),

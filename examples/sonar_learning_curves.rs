@@ -18,10 +18,10 @@ mod common;
 use std::path::PathBuf;
 
 use ndarray::Axis;
-use ndnet::curves::write_learning_curves_svg;
 use ndnet::data::{StandardScaler, StratifiedKFold};
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
+use ndnet::plot::write_learning_curves_svg;
 use ndnet::{Error, FitOptions, History};
 
 const HELP: &str = "\

@@ -662,7 +662,8 @@ fn plot(
     baseline: &TuningResult,
     band: f64,
 ) -> ndnet::Result<Option<PathBuf>> {
-    use ndnet::tuning::plot::{DropoutPlot, Line, Panel, Reference};
+    use ndnet::plot::{DropoutPlot, Line, Panel, Reference};
+    use ndnet::tuning::plot::{max_norm_panel, results_line};
 
     // The shared axis fits the configurations that learned; collapsed ones sit on it as
     // crosses, except in the panels about collapse, which show the whole range.
@@ -691,7 +692,7 @@ fn plot(
                     .filter(|r| same_training(&r.config, setting))
                     .cloned()
                     .collect();
-                let panel = Panel::by_max_norm(&block.title, &own, same_rate)
+                let panel = max_norm_panel(&block.title, &own, same_rate)
                     .x_label("dropout rate on inputs and hidden layers");
                 let collapses = own.iter().any(|r| r.mean < LEARNED);
                 if collapses {
@@ -703,7 +704,7 @@ fn plot(
             Kind::Placement => {
                 let here = |c: &Config| same_training(c, setting) && c.max_norm == setting.max_norm;
                 let line = |label: &str, rate: &dyn Fn(&Config) -> Option<f32>| {
-                    Line::from_results(label, results, |c| if here(c) { rate(c) } else { None })
+                    results_line(label, results, |c| if here(c) { rate(c) } else { None })
                 };
                 let mut panel = Panel::new(&block.title)
                     .line(line("inputs only", &|c| {
@@ -738,7 +739,7 @@ fn plot(
                         "lr {}, momentum {}, decay {}",
                         s.learning_rate, s.momentum, s.decay
                     );
-                    panel = panel.line(Line::from_results(label, results, |c| {
+                    panel = panel.line(results_line(label, results, |c| {
                         if same_training(c, &s) && c.max_norm == s.max_norm {
                             same_rate(c)
                         } else {

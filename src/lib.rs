@@ -64,6 +64,8 @@ pub mod model;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 pub mod optimizers;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod regularizers;
 pub mod rng;
 #[cfg(feature = "serde")]

@@ -16,7 +16,8 @@
 //!
 //! [`write_csv`] writes the results as a table, [`paired_difference`] compares two
 //! configurations fold by fold (with the standard error corrected for overlapping training
-//! sets), and with the `plot` feature `tuning::plot` draws accuracy against dropout rate as SVG.
+//! sets), and with the `plot` feature `tuning::plot` turns results into `ndnet::plot` lines of
+//! accuracy against dropout rate.
 //! `examples/sonar_tuning.rs` runs the tutorial's tips on the sonar data.
 //!
 //! ```

@@ -472,11 +472,9 @@ fn svg_plots_replace_the_file_instead_of_overwriting_it() {
     let seen = seen_by_an_earlier_reader(&path, || h.write_svg(&path, "t").unwrap());
     assert_eq!(seen, "old content\n");
     assert!(std::fs::read_to_string(&path).unwrap().contains("<svg"));
-    let plot = ndnet::tuning::plot::DropoutPlot::new("t").panel(
-        ndnet::tuning::plot::Panel::new("p").line(ndnet::tuning::plot::Line::new(
-            "l",
-            vec![(0.0, 0.5), (1.0, 0.6)],
-        )),
+    let plot = ndnet::plot::DropoutPlot::new("t").panel(
+        ndnet::plot::Panel::new("p")
+            .line(ndnet::plot::Line::new("l", vec![(0.0, 0.5), (1.0, 0.6)])),
     );
     let seen = seen_by_an_earlier_reader(&path, || plot.write_svg(&path).unwrap());
     assert_eq!(seen, "old content\n");

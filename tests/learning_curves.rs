@@ -58,7 +58,7 @@ fn write_csv_writes_the_csv_and_names_the_path_on_failure() {
 mod plot {
     use super::history;
     use ndnet::History;
-    use ndnet::curves::write_learning_curves_svg;
+    use ndnet::plot::write_learning_curves_svg;
 
     #[test]
     fn two_runs_side_by_side_give_an_svg_with_titles_axes_and_legends() {

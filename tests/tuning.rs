@@ -634,7 +634,8 @@ fn write_csv_names_the_file_it_cannot_create() {
 #[cfg(feature = "plot")]
 mod plot {
     use super::*;
-    use ndnet::tuning::plot::{DropoutPlot, Line, Panel, Reference};
+    use ndnet::plot::{DropoutPlot, Line, Panel, Reference};
+    use ndnet::tuning::plot::max_norm_panel;
 
     fn with(config: Config, mean: f64) -> TuningResult {
         TuningResult {
@@ -645,7 +646,7 @@ mod plot {
     }
 
     #[test]
-    fn by_max_norm_draws_one_line_per_distinct_setting_none_first_at_the_best_mean_per_rate() {
+    fn max_norm_panel_draws_one_line_per_distinct_setting_none_first_at_the_best_mean_per_rate() {
         let c = |rate: f32, max_norm: Option<f32>, width: f32| Config {
             input_dropout: rate,
             max_norm,
@@ -663,7 +664,7 @@ mod plot {
             with(c(0.0, Some(5.0), 1.0), 0.85),
             with(c(0.2, Some(5.0), 1.0), 0.88),
         ];
-        let panel = Panel::by_max_norm("inputs", &results, |c| Some(c.input_dropout));
+        let panel = max_norm_panel("inputs", &results, |c| Some(c.input_dropout));
         let labels: Vec<&str> = panel.lines.iter().map(|l| l.label.as_str()).collect();
         assert_eq!(labels, vec!["max-norm none", "max-norm 4 = 5"]);
         // Percent, sorted by rate; at rate 0.2 with max-norm 4 the better width (88%) is drawn;

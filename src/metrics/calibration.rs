@@ -309,7 +309,7 @@ mod plot {
 
     use super::Reliability;
     use crate::error::{Error, Result};
-    use crate::tuning::plot::{DropoutPlot, Line, Panel};
+    use crate::plot::{DropoutPlot, Line, Panel};
 
     /// A reliability diagram: one line per predictor through the (mean confidence, accuracy in
     /// %) of its non-empty bins, and the diagonal of perfect calibration; the legend gives each
@@ -372,7 +372,6 @@ mod plot {
         title: &str,
         curves: &[(&str, &Reliability)],
     ) -> Result<()> {
-        let svg = reliability_diagram(title, curves)?.to_svg_string()?;
-        crate::atomic_file::write_atomic(path.as_ref(), svg.as_bytes())
+        reliability_diagram(title, curves)?.write_svg(path)
     }
 }
