@@ -21,12 +21,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::{Array2, Axis};
-use ndnet::data::{StandardScaler, StratifiedKFold};
+use ndnet::data::StandardScaler;
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
 use ndnet::metrics::calibration::{
     Reliability, accuracy_with_rejection, brier_score, entropy, negative_log_likelihood,
 };
+use ndnet::selection::StratifiedKFold;
 use ndnet::{Error, Result, Sequential};
 
 const SAMPLES: [usize; 4] = [1, 10, 50, 100];

@@ -15,9 +15,9 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ndnet::data::CrossValidation;
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
+use ndnet::selection::CrossValidation;
 
 const HELP: &str = "\
 sonar_dropout: the tutorial's three dropout experiments on the UCI Sonar data (mines vs rocks).

@@ -18,10 +18,11 @@ mod common;
 use std::path::PathBuf;
 
 use ndarray::Axis;
-use ndnet::data::{StandardScaler, StratifiedKFold};
+use ndnet::data::StandardScaler;
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
 use ndnet::plot::write_learning_curves_svg;
+use ndnet::selection::StratifiedKFold;
 use ndnet::{Error, FitOptions, History};
 
 const HELP: &str = "\

@@ -22,8 +22,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use ndnet::datasets::sonar;
-use ndnet::experiments::SonarExperiment;
-use ndnet::tuning::{self, Config, ParamSpace, Search, TuningResult};
+use ndnet::experiments::{Config, ParamSpace, SonarExperiment};
+use ndnet::selection::{self, CrossValidation, Search};
+
+type TuningResult = selection::TuningResult<Config>;
 
 /// Dropout rates tried (the tutorial's tip: 20-50%, with 0 and 10% for reference).
 const RATES: [f32; 6] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5];
@@ -389,7 +391,7 @@ fn print_difference(what: &str, a: &TuningResult, b: &TuningResult) -> ndnet::Re
         println!("  {what}: the same configuration");
         return Ok(0.0);
     }
-    let d = tuning::paired_difference(a, b)?;
+    let d = selection::paired_difference(a, b)?;
     println!(
         "  {what}: {:+.2} points (corrected paired SE {:.2}, t = {:.2})",
         d.mean * 100.0,
@@ -411,7 +413,10 @@ fn run(args: &Args) -> ndnet::Result<()> {
             configs.push(c);
         }
     }
-    let search = Search::new(args.folds, repeats, args.seed).threads(args.threads);
+    let search = Search::new(
+        CrossValidation::new(args.folds, args.seed).threads(args.threads),
+        repeats,
+    );
     println!(
         "{} rows from {}; {} configurations × {} repeats × {} folds = {} trainings",
         data.x.nrows(),
@@ -423,8 +428,7 @@ fn run(args: &Args) -> ndnet::Result<()> {
     );
 
     let bar = progress_bar(search.trainings(configs.len()), "search ");
-    let results =
-        search.run_with_progress(&configs, |c| c.build(), &data.x, &data.y, |_| bar.inc())?;
+    let results = search.run_with_progress(&configs, &data.x, &data.y, |_| bar.inc())?;
     bar.clear();
     let search_time = start.elapsed();
 
@@ -433,7 +437,7 @@ fn run(args: &Args) -> ndnet::Result<()> {
         source: e,
     })?;
     let csv_path = args.out_dir.join("sonar_tuning.csv");
-    tuning::write_csv(&results, &csv_path)?;
+    selection::write_csv(&results, &csv_path)?;
 
     let groups = group(&results);
     let group_of = |c: &Config| groups.iter().find(|g| g.contains(c));
@@ -587,17 +591,15 @@ fn run(args: &Args) -> ndnet::Result<()> {
         if !chosen.contains(&base()) {
             chosen.push(base());
         }
-        let fresh =
-            Search::new(args.folds, repeats, args.seed + CONFIRM_SEED_OFFSET).threads(args.threads);
+        let fresh = Search::new(search.cv.advanced(CONFIRM_SEED_OFFSET), repeats);
         let bar = progress_bar(fresh.trainings(chosen.len()), "confirm");
-        let confirmed =
-            fresh.run_with_progress(&chosen, |c| c.build(), &data.x, &data.y, |_| bar.inc())?;
+        let confirmed = fresh.run_with_progress(&chosen, &data.x, &data.y, |_| bar.inc())?;
         bar.clear();
         println!(
             "\nThe top {}, the best without dropout and the baseline again, on fresh folds \
              (seeds {}..={}), best first:",
             args.confirm,
-            fresh.seed,
+            fresh.cv.seed,
             fresh.repeat_seed(repeats - 1)
         );
         println!(
@@ -632,7 +634,7 @@ fn run(args: &Args) -> ndnet::Result<()> {
             }
         }
         let path = args.out_dir.join("sonar_tuning_confirm.csv");
-        tuning::write_csv(&confirmed, &path)?;
+        selection::write_csv(&confirmed, &path)?;
         written.push(path);
     }
 
@@ -662,8 +664,8 @@ fn plot(
     baseline: &TuningResult,
     band: f64,
 ) -> ndnet::Result<Option<PathBuf>> {
+    use ndnet::experiments::{max_norm_panel, results_line};
     use ndnet::plot::{DropoutPlot, Line, Panel, Reference};
-    use ndnet::tuning::plot::{max_norm_panel, results_line};
 
     // The shared axis fits the configurations that learned; collapsed ones sit on it as
     // crosses, except in the panels about collapse, which show the whole range.

@@ -71,7 +71,7 @@ pub mod rng;
 #[cfg(feature = "serde")]
 pub mod safetensors;
 pub mod schedules;
-pub mod tuning;
+pub mod selection;
 mod validate;
 
 /// The `ndarray` version ndnet is built on, so `ndnet::ndarray::array!` works without a

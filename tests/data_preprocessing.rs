@@ -3,7 +3,8 @@
 use approx::assert_abs_diff_eq;
 use ndarray::{Array2, array};
 use ndnet::Error;
-use ndnet::data::{LabelEncoder, StandardScaler, StratifiedKFold, binary_column, one_hot};
+use ndnet::data::{LabelEncoder, StandardScaler, binary_column, one_hot};
+use ndnet::selection::StratifiedKFold;
 
 // ---------------------------------------------------------------------------------------------
 // LabelEncoder

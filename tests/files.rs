@@ -420,10 +420,12 @@ fn history_csv_replaces_the_file_instead_of_overwriting_it() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), h.to_csv());
 }
 
-fn tuning_result(scores: Vec<Vec<f32>>) -> ndnet::tuning::TuningResult {
-    ndnet::tuning::TuningResult {
+fn tuning_result(
+    scores: Vec<Vec<f32>>,
+) -> ndnet::selection::TuningResult<ndnet::experiments::Config> {
+    ndnet::selection::TuningResult {
         index: 0,
-        config: ndnet::tuning::Config::default(),
+        config: ndnet::experiments::Config::default(),
         mean: 0.5,
         std: 0.0,
         repeat_means: vec![0.5; scores.len()],
@@ -442,7 +444,7 @@ fn a_failed_tuning_csv_write_keeps_the_previous_file() {
         tuning_result(vec![vec![0.5, 0.5]]),
         tuning_result(vec![vec![0.5]]),
     ];
-    assert!(ndnet::tuning::write_csv(&bad, &path).is_err());
+    assert!(ndnet::selection::write_csv(&bad, &path).is_err());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "old content\n");
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
@@ -450,7 +452,8 @@ fn a_failed_tuning_csv_write_keeps_the_previous_file() {
         "a temporary file was left"
     );
     let good = [tuning_result(vec![vec![0.5, 0.5]])];
-    let seen = seen_by_an_earlier_reader(&path, || ndnet::tuning::write_csv(&good, &path).unwrap());
+    let seen =
+        seen_by_an_earlier_reader(&path, || ndnet::selection::write_csv(&good, &path).unwrap());
     assert_eq!(seen, "old content\n");
     assert!(
         std::fs::read_to_string(&path)

@@ -523,18 +523,18 @@ fn sizes_that_cannot_be_allocated_are_errors() {
     assert!(err.to_string().contains("units"), "{err}");
     assert!(m.layers().is_empty());
 
-    let wide = ndnet::tuning::Config {
+    let wide = ndnet::experiments::Config {
         width_multiplier: 1e30,
         ..Default::default()
     };
     assert!(wide.validate().is_err());
     assert!(wide.build().is_err());
-    let space = ndnet::tuning::ParamSpace::default().width_multiplier([1e30]);
+    let space = ndnet::experiments::ParamSpace::default().width_multiplier([1e30]);
     assert!(space.grid().is_err());
 
     // 10^9 points.
     let tenths = |k: f32| (0..10).map(move |i| i as f32 * k);
-    let space = ndnet::tuning::ParamSpace::default()
+    let space = ndnet::experiments::ParamSpace::default()
         .input_dropout(tenths(0.05))
         .hidden_dropout(tenths(0.05))
         .max_norm((1..=10).map(|i| Some(i as f32)))
@@ -551,10 +551,11 @@ fn sizes_that_cannot_be_allocated_are_errors() {
 
     let x = Array2::<f32>::zeros((20, 60));
     let y = Array2::from_shape_fn((20, 1), |(i, _)| (i % 2) as f32);
-    let configs = [ndnet::tuning::Config::default()];
+    let configs = [ndnet::experiments::Config::default()];
     for repeats in [1 << 40, usize::MAX] {
-        let search = ndnet::tuning::Search::new(2, repeats, 1);
-        let err = search.run(&configs, |c| c.build(), &x, &y).unwrap_err();
+        let search =
+            ndnet::selection::Search::new(ndnet::selection::CrossValidation::new(2, 1), repeats);
+        let err = search.run(&configs, &x, &y).unwrap_err();
         assert!(err.to_string().contains("repeats"), "{err}");
     }
 

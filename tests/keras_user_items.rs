@@ -101,6 +101,15 @@ fn stratified_split_keeps_class_shares_and_the_plain_one_draws_any_rows() {
         assert!(train_test_split(&x, &y, bad, 0).is_err(), "{bad}");
     }
     assert!(train_test_split(&x, y.slice(ndarray::s![..5, ..]), 0.25, 0).is_err());
+    // 1-D labels are one target column, as fit reads them; a 3-D y is refused.
+    let labels = y.column(0).to_owned();
+    let from_labels = train_test_split(&x, &labels, 0.25, 3).unwrap();
+    assert_eq!(from_labels.test_index, s.test_index);
+    assert_eq!(from_labels.y_test.dim(), (10, 1));
+    assert_eq!(from_labels.y_test.sum(), 2.0);
+    let cube = ndarray::Array3::<f32>::zeros((40, 1, 1));
+    let e = train_test_split(&x, &cube, 0.25, 3).unwrap_err();
+    assert!(matches!(e, ndnet::Error::ShapeMismatch { .. }), "{e:?}");
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //! model, saving and loading with the model, and cross-validation adapting it on each fold.
 
 use ndarray::{Array2, array};
-use ndnet::data::{CrossValidation, StandardScaler};
+use ndnet::data::StandardScaler;
 use ndnet::layers::{Layer, LayerConfig, Normalization};
 use ndnet::prelude::*;
+use ndnet::selection::CrossValidation;
 
 #[test]
 fn adapt_learns_mean_and_population_std_with_scale_one_for_a_constant_column() {

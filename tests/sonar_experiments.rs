@@ -3,9 +3,9 @@
 //! The data is found as a user's program finds it (`SONAR_CSV`, `./sonar.csv`, or the copy
 //! embedded in the crate), so the tests run offline with no set-up.
 
-use ndnet::data::CrossValidation;
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
+use ndnet::selection::CrossValidation;
 
 fn baseline_scores(threads: usize, seed: u64) -> Vec<f32> {
     let data = sonar::load(None).expect("the sonar data");

@@ -4,10 +4,10 @@ use std::sync::Mutex;
 
 use ndarray::Array2;
 use ndnet::Error;
-use ndnet::data::CrossValidation;
-use ndnet::experiments::SonarExperiment;
-use ndnet::tuning::{
-    Config, ParamSpace, Progress, Search, TuningResult, paired_difference, write_csv, write_csv_to,
+use ndnet::experiments::{Config, ParamSpace, SonarExperiment};
+use ndnet::selection::{
+    Candidate, CrossValidation, Progress, Search, TuningResult, paired_difference, write_csv,
+    write_csv_to,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -200,15 +200,53 @@ fn invalid_spaces_are_rejected_naming_the_list_and_the_value() {
 
 #[test]
 fn tutorial_configs_build_the_tutorial_models_layer_for_layer() {
+    // SonarExperiment::build writes the tutorial's add chains; the family's Config must build
+    // the same layers, optimizer and loss, and so the same weights from the same seed.
+    let x = ndarray::Array2::from_shape_fn((5, 60), |(i, j)| ((i * 13 + j * 7) % 11) as f32 - 5.0);
     for e in SonarExperiment::ALL {
         let config = Config::tutorial(e);
         assert_eq!(config.tutorial_experiment(), Some(e));
-        let (ours, theirs) = (config.build().unwrap(), e.build().unwrap());
+        let (mut ours, mut theirs) = (config.build().unwrap(), e.build().unwrap());
         assert_eq!(ours.layer_names(), theirs.layer_names(), "{e}");
         assert_eq!(ours.param_count(), theirs.param_count(), "{e}");
+        let optimizer = |m: &ndnet::Sequential| format!("{:?}", m.optimizer().unwrap().config());
+        assert_eq!(optimizer(&ours), optimizer(&theirs), "{e}");
+        assert!(optimizer(&ours).starts_with("Some("), "{e}: a saveable SGD");
+        let loss = |m: &ndnet::Sequential| m.loss().unwrap().name();
+        assert_eq!(loss(&ours), loss(&theirs), "{e}");
+        ours.set_seed(3);
+        theirs.set_seed(3);
+        assert_eq!(
+            ours.predict(&x).unwrap(),
+            theirs.predict(&x).unwrap(),
+            "{e}"
+        );
         let ours: Vec<_> = ours.layers().iter().map(|l| l.config()).collect();
         let theirs: Vec<_> = theirs.layers().iter().map(|l| l.config()).collect();
         assert_eq!(format!("{ours:?}"), format!("{theirs:?}"), "{e}");
+    }
+}
+
+#[test]
+fn the_tutorial_chains_have_the_tutorials_layers() {
+    // Hand-written from the tutorial: 60 inputs, Dense 60 and 30 (ReLU), Dense 1 (sigmoid),
+    // dropout 0.2 on the inputs (Visible) or after each hidden layer (Hidden).
+    let expected = [
+        (SonarExperiment::Baseline, vec!["Dense", "Dense", "Dense"]),
+        (
+            SonarExperiment::Visible,
+            vec!["Dropout", "Dense", "Dense", "Dense"],
+        ),
+        (
+            SonarExperiment::Hidden,
+            vec!["Dense", "Dropout", "Dense", "Dropout", "Dense"],
+        ),
+    ];
+    for (e, kinds) in expected {
+        let m = e.build().unwrap();
+        let found: Vec<&str> = m.layers().iter().map(|l| l.kind()).collect();
+        assert_eq!(found, kinds, "{e}");
+        assert_eq!(m.param_count(), 60 * 60 + 60 + 60 * 30 + 30 + 30 + 1, "{e}");
     }
 }
 
@@ -254,8 +292,8 @@ fn an_invalid_config_does_not_build() {
 fn a_search_returns_one_result_per_config_sorted_by_mean_descending() {
     let (x, y) = blobs(36, 1);
     let configs = quick_configs();
-    let results = Search::new(3, 2, 5)
-        .run(&configs, |c| c.build(), &x, &y)
+    let results = Search::new(CrossValidation::new(3, 5), 2)
+        .run(&configs, &x, &y)
         .unwrap();
     assert_eq!(results.len(), configs.len());
     // Best first; equal means keep the input order.
@@ -297,9 +335,8 @@ fn a_search_is_bitwise_reproducible_across_runs_and_thread_counts() {
     let (x, y) = blobs(36, 2);
     let configs = quick_configs();
     let run = |threads| {
-        Search::new(3, 2, 9)
-            .threads(threads)
-            .run(&configs, |c| c.build(), &x, &y)
+        Search::new(CrossValidation::new(3, 9).threads(threads), 2)
+            .run(&configs, &x, &y)
             .unwrap()
     };
     let one = run(1);
@@ -309,12 +346,13 @@ fn a_search_is_bitwise_reproducible_across_runs_and_thread_counts() {
 
 #[test]
 fn every_config_is_scored_on_the_cross_validation_folds_of_each_repeat_seed() {
-    // Repeat r of Search::new(k, _, seed) is CrossValidation::new(k, seed + r): same folds, same
+    // Repeat r of Search::new(CrossValidation::new(k, seed), _) is CrossValidation::new(k, seed +
+    // r): same folds, same
     // per-fold seeds, hence bitwise the same scores, for every configuration.
     let (x, y) = blobs(36, 3);
     let configs = quick_configs();
-    let results = Search::new(3, 2, 40)
-        .run(&configs, |c| c.build(), &x, &y)
+    let results = Search::new(CrossValidation::new(3, 40), 2)
+        .run(&configs, &x, &y)
         .unwrap();
     for r in &results {
         for (repeat, scores) in r.scores.iter().enumerate() {
@@ -339,8 +377,8 @@ fn the_tutorial_configs_score_what_the_tutorial_models_score() {
         ..Config::tutorial(e)
     };
     let configs: Vec<Config> = SonarExperiment::ALL.into_iter().map(short).collect();
-    let results = Search::new(3, 1, 3)
-        .run(&configs, |c| c.build(), &x, &y)
+    let results = Search::new(CrossValidation::new(3, 3), 1)
+        .run(&configs, &x, &y)
         .unwrap();
     for e in SonarExperiment::ALL {
         let r = results.iter().find(|r| r.config == short(e)).unwrap();
@@ -357,16 +395,10 @@ fn the_progress_callback_counts_every_fold_training() {
     let (x, y) = blobs(30, 5);
     let configs = &quick_configs()[..2];
     let seen = Mutex::new(Vec::new());
-    let search = Search::new(3, 2, 1);
+    let search = Search::new(CrossValidation::new(3, 1), 2);
     assert_eq!(search.trainings(configs.len()), 12);
     search
-        .run_with_progress(
-            configs,
-            |c| c.build(),
-            &x,
-            &y,
-            |p: Progress| seen.lock().unwrap().push(p),
-        )
+        .run_with_progress(configs, &x, &y, |p: Progress| seen.lock().unwrap().push(p))
         .unwrap();
     let mut seen = seen.into_inner().unwrap();
     seen.sort_by_key(|p| p.done);
@@ -391,8 +423,8 @@ fn a_diverged_config_is_recorded_and_sorted_last_not_an_error() {
             ..Config::default()
         },
     ];
-    let results = Search::new(3, 1, 1)
-        .run(&configs, |c| c.build(), &x, &y)
+    let results = Search::new(CrossValidation::new(3, 1), 1)
+        .run(&configs, &x, &y)
         .unwrap();
     assert_eq!(results[0].index, 1);
     assert_eq!(results[1].index, 0);
@@ -400,39 +432,90 @@ fn a_diverged_config_is_recorded_and_sorted_last_not_an_error() {
     assert!(results[1].mean.is_nan());
 }
 
-#[test]
-fn a_search_with_custom_builder_uses_it() {
-    // Any closure can build the models; here a single hidden layer for 60 inputs.
-    let (x, y) = blobs(30, 7);
-    let build = |c: &Config| {
+/// A candidate of another family: a single hidden layer of `units` units.
+#[derive(Debug, Clone, PartialEq)]
+struct OneHidden {
+    units: usize,
+    learning_rate: f32,
+}
+
+impl std::fmt::Display for OneHidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} units, lr {}", self.units, self.learning_rate)
+    }
+}
+
+impl Candidate for OneHidden {
+    fn build(&self, input_dim: usize) -> ndnet::Result<ndnet::Sequential> {
         use ndnet::prelude::*;
-        let mut m = Sequential::new(60);
-        m.add(Dense::new(8).activation(Activation::Relu))?;
+        let mut m = Sequential::new(input_dim);
+        m.add(Dense::new(self.units).activation(Activation::Relu))?;
         m.add(Dense::new(1).activation(Activation::Sigmoid))?;
-        m.compile(BinaryCrossentropy, Sgd::new(c.learning_rate))?;
+        m.compile(BinaryCrossentropy, Sgd::new(self.learning_rate))?;
         Ok(m)
-    };
-    let configs = [Config {
-        epochs: 3,
-        ..Config::default()
+    }
+
+    fn fit_options(&self) -> ndnet::FitOptions<'static> {
+        ndnet::FitOptions {
+            epochs: 3,
+            batch_size: 16,
+            ..Default::default()
+        }
+    }
+}
+
+#[test]
+fn a_search_over_another_candidate_type_builds_its_models() {
+    // Any Candidate can be searched; here a single hidden layer for the data's 60 inputs.
+    let (x, y) = blobs(30, 7);
+    let candidates = [OneHidden {
+        units: 8,
+        learning_rate: 0.01,
     }];
-    let results = Search::new(3, 1, 1).run(&configs, build, &x, &y).unwrap();
+    let results = Search::new(CrossValidation::new(3, 1), 1)
+        .run(&candidates, &x, &y)
+        .unwrap();
     assert_eq!(results[0].scores[0].len(), 3);
+    assert_eq!(results[0].config, candidates[0]);
+}
+
+/// A candidate whose models cannot be built.
+#[derive(Debug, Clone)]
+struct Failing;
+
+impl std::fmt::Display for Failing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failing")
+    }
+}
+
+impl Candidate for Failing {
+    fn build(&self, _: usize) -> ndnet::Result<ndnet::Sequential> {
+        Err(Error::InvalidState("no model today".into()))
+    }
+
+    fn fit_options(&self) -> ndnet::FitOptions<'static> {
+        ndnet::FitOptions::default()
+    }
 }
 
 #[test]
 fn searches_reject_bad_input_with_clear_messages() {
     let (x, y) = blobs(30, 8);
-    let build = |c: &Config| c.build();
-    let e = message(Search::new(3, 1, 1).run(&[], build, &x, &y).unwrap_err());
+    let none: [Config; 0] = [];
+    let e = message(
+        Search::new(CrossValidation::new(3, 1), 1)
+            .run(&none, &x, &y)
+            .unwrap_err(),
+    );
     assert!(e.contains("at least one configuration"), "{e}");
 
     let bad = Config {
         hidden_dropout: 1.0,
         ..Config::default()
     };
-    let e = Search::new(3, 1, 1)
-        .run(&[Config::default(), bad], build, &x, &y)
+    let e = Search::new(CrossValidation::new(3, 1), 1)
+        .run(&[Config::default(), bad], &x, &y)
         .unwrap_err();
     assert!(matches!(e, Error::InvalidParameter { .. }), "{e:?}");
     let e = e.to_string();
@@ -440,33 +523,29 @@ fn searches_reject_bad_input_with_clear_messages() {
     assert!(e.contains("hidden_dropout = 1"), "{e}");
 
     let e = message(
-        Search::new(3, 0, 1)
-            .run(&[Config::default()], build, &x, &y)
+        Search::new(CrossValidation::new(3, 1), 0)
+            .run(&[Config::default()], &x, &y)
             .unwrap_err(),
     );
     assert!(e.contains("repeats"), "{e}");
 
     let e = message(
-        Search::new(1, 1, 1)
-            .run(&[Config::default()], build, &x, &y)
+        Search::new(CrossValidation::new(1, 1), 1)
+            .run(&[Config::default()], &x, &y)
             .unwrap_err(),
     );
     assert!(e.contains("n_splits"), "{e}");
 
     let short_y = y.slice(ndarray::s![..20, ..]).to_owned();
-    let e = Search::new(3, 1, 1)
-        .run(&[Config::default()], build, &x, &short_y)
+    let e = Search::new(CrossValidation::new(3, 1), 1)
+        .run(&[Config::default()], &x, &short_y)
         .unwrap_err();
     assert!(matches!(e, Error::RowCountMismatch { .. }), "{e:?}");
 
-    // A builder's error names the configuration, repeat and fold.
-    let failing = |_: &Config| -> ndnet::Result<ndnet::Sequential> {
-        Err(Error::InvalidState("no model today".into()))
-    };
+    // A candidate's build error names the configuration, repeat and fold.
     let e = message(
-        Search::new(3, 1, 1)
-            .threads(1)
-            .run(&[Config::default()], failing, &x, &y)
+        Search::new(CrossValidation::new(3, 1).threads(1), 1)
+            .run(&[Failing], &x, &y)
             .unwrap_err(),
     );
     assert!(e.contains("configuration 0"), "{e}");
@@ -477,9 +556,9 @@ fn searches_reject_bad_input_with_clear_messages() {
 fn the_search_function_scores_the_grid() {
     let (x, y) = blobs(30, 9);
     let space = ParamSpace::default().hidden_dropout([0.0, 0.2]).epochs([4]);
-    let results = ndnet::tuning::search(&space, &x, &y, 3, 1, 2).unwrap();
-    let expected = Search::new(3, 1, 2)
-        .run(&space.grid().unwrap(), |c| c.build(), &x, &y)
+    let results = ndnet::experiments::search(&space, &x, &y, 3, 1, 2).unwrap();
+    let expected = Search::new(CrossValidation::new(3, 2), 1)
+        .run(&space.grid().unwrap(), &x, &y)
         .unwrap();
     assert_eq!(results, expected);
 }
@@ -488,7 +567,7 @@ fn the_search_function_scores_the_grid() {
 // Comparing and writing results
 // ---------------------------------------------------------------------------------------------
 
-fn result(index: usize, scores: Vec<Vec<f32>>) -> TuningResult {
+fn result(index: usize, scores: Vec<Vec<f32>>) -> TuningResult<Config> {
     let all: Vec<f64> = scores.iter().flatten().map(|&s| f64::from(s)).collect();
     let mean = all.iter().sum::<f64>() / all.len() as f64;
     TuningResult {
@@ -541,8 +620,8 @@ fn the_csv_has_a_header_and_one_row_per_config_that_parse_back() {
     // The tutorial's models train for 300 epochs: a few milliseconds on 20 rows.
     configs.push(Config::tutorial(SonarExperiment::Visible));
     configs.push(Config::tutorial(SonarExperiment::Hidden));
-    let results = Search::new(3, 2, 3)
-        .run(&configs, |c| c.build(), &x, &y)
+    let results = Search::new(CrossValidation::new(3, 3), 2)
+        .run(&configs, &x, &y)
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("results.csv");
@@ -634,10 +713,10 @@ fn write_csv_names_the_file_it_cannot_create() {
 #[cfg(feature = "plot")]
 mod plot {
     use super::*;
+    use ndnet::experiments::max_norm_panel;
     use ndnet::plot::{DropoutPlot, Line, Panel, Reference};
-    use ndnet::tuning::plot::max_norm_panel;
 
-    fn with(config: Config, mean: f64) -> TuningResult {
+    fn with(config: Config, mean: f64) -> TuningResult<Config> {
         TuningResult {
             config,
             mean,

@@ -13,14 +13,13 @@
 //! # Ok::<(), ndnet::Error>(())
 //! ```
 
-use ndarray::{Array2, AsArray, Axis, Ix2};
+use ndarray::{Array2, ArrayView, ArrayView2, AsArray, Axis, Dimension, Ix1, Ix2};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use crate::error::{Error, Result};
 use crate::metrics::class_labels;
-use crate::model::IntoTargets;
 
 /// The two parts of a hold-out split; rows keep their original order within each part.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,18 +49,21 @@ pub struct TrainTestSplit {
 /// `seed`. Use the parts as `fit`'s `validation_data`, instead of `validation_split`, which takes
 /// the last rows.
 ///
+/// `y` is what `fit` takes as targets: a 2-D array `(rows, outputs)`, or a 1-D array of labels
+/// (one column).
+///
 /// # Errors
 ///
 /// [`Error::InvalidParameter`] if `test_size` is not in `(0, 1)` or leaves either part empty;
 /// [`Error::RowCountMismatch`] if `x` and `y` have different row counts;
-/// [`Error::EmptyData`] without rows.
-pub fn train_test_split<'a>(
+/// [`Error::EmptyData`] without rows; [`Error::ShapeMismatch`] if `y` is neither 1-D nor 2-D.
+pub fn train_test_split<'a, D: Dimension>(
     x: impl AsArray<'a, f32, Ix2>,
-    y: impl IntoTargets<'a>,
+    y: impl AsArray<'a, f32, D>,
     test_size: f64,
     seed: u64,
 ) -> Result<TrainTestSplit> {
-    split(x.into(), y.into_targets(), test_size, seed, true)
+    split(x.into(), targets(y.into())?, test_size, seed, true)
 }
 
 /// [`train_test_split`] without stratification: `ceil(test_size · n)` rows drawn uniformly at
@@ -70,13 +72,30 @@ pub fn train_test_split<'a>(
 /// # Errors
 ///
 /// As [`train_test_split`].
-pub fn train_test_split_unstratified<'a>(
+pub fn train_test_split_unstratified<'a, D: Dimension>(
     x: impl AsArray<'a, f32, Ix2>,
-    y: impl IntoTargets<'a>,
+    y: impl AsArray<'a, f32, D>,
     test_size: f64,
     seed: u64,
 ) -> Result<TrainTestSplit> {
-    split(x.into(), y.into_targets(), test_size, seed, false)
+    split(x.into(), targets(y.into())?, test_size, seed, false)
+}
+
+/// `y` as `(rows, outputs)`, as `fit` reads its targets: a 2-D array as it is, a 1-D array as
+/// one column.
+fn targets<'a, D: Dimension>(y: ArrayView<'a, f32, D>) -> Result<ArrayView2<'a, f32>> {
+    let shape = y.shape().to_vec();
+    let two_d = if y.ndim() == 1 {
+        y.into_dimensionality::<Ix1>()
+            .map(|labels| labels.insert_axis(Axis(1)))
+    } else {
+        y.into_dimensionality::<Ix2>()
+    };
+    two_d.map_err(|_| Error::ShapeMismatch {
+        what: "train_test_split: y (targets, 1-D or 2-D)".into(),
+        expected: vec![shape.first().copied().unwrap_or(0), 1],
+        found: shape,
+    })
 }
 
 fn split(

@@ -68,7 +68,7 @@
 //!
 //! ```
 //! use ndnet::prelude::*;
-//! use ndnet::data::CrossValidation;
+//! use ndnet::selection::CrossValidation;
 //! use ndnet::datasets::blobs::make_blobs;
 //!
 //! fn hidden_dropout() -> ndnet::Result<Sequential> {

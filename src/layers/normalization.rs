@@ -20,7 +20,7 @@ use crate::validate::check_finite;
 /// shape `(features,)`, and a saved model stores and restores them, so a model trained on
 /// standardized data predicts on raw rows. Before it is adapted (or given statistics) the layer
 /// is the identity (mean 0, scale 1). As the first layer of a model, it is adapted on each
-/// training fold by [`CrossValidation`](crate::data::CrossValidation) (which then does not
+/// training fold by [`CrossValidation`](crate::selection::CrossValidation) (which then does not
 /// standardize the data itself): the tutorial's `Pipeline([StandardScaler(), model])` as one
 /// model.
 ///

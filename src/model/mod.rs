@@ -314,7 +314,7 @@ impl Sequential {
 
     /// Adapts the model's first layer to `x` if it learns statistics of its input (a
     /// [`Normalization`](crate::layers::Normalization) layer), as Keras's `model.layers[0].adapt(x)`; returns whether it did.
-    /// [`CrossValidation`](crate::data::CrossValidation) calls it on each training fold.
+    /// [`CrossValidation`](crate::selection::CrossValidation) calls it on each training fold.
     ///
     /// # Errors
     ///

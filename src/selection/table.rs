@@ -1,4 +1,4 @@
-//! Search results as CSV.
+//! Search results as CSV, with the candidates' hyper-parameters as [`Columns`].
 
 use std::io::Write;
 use std::path::Path;
@@ -6,14 +6,23 @@ use std::path::Path;
 use super::TuningResult;
 use crate::error::{Error, Result};
 
-/// Writes `results` as CSV to `path`, one row per configuration in the given order: see
+/// A candidate's hyper-parameters as columns of the table [`write_csv`] writes.
+pub trait Columns {
+    /// The columns' names, in order.
+    const NAMES: &'static [&'static str];
+
+    /// This candidate's values, one per name, in the same order (empty for none).
+    fn values(&self) -> Vec<String>;
+}
+
+/// Writes `results` as CSV to `path`, one row per candidate in the given order: see
 /// [`write_csv_to`]. The write is atomic: the rows go to a temporary file beside `path` that
 /// replaces it once complete, so on any error the previous file is kept as it was.
 ///
 /// # Errors
 ///
 /// [`Error::Io`] if the file cannot be written; as [`write_csv_to`].
-pub fn write_csv(results: &[TuningResult], path: impl AsRef<Path>) -> Result<()> {
+pub fn write_csv<C: Columns>(results: &[TuningResult<C>], path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     crate::atomic_file::write_atomic_with(path, |out| {
         write_csv_to(results, out).map_err(|e| match e {
@@ -23,20 +32,18 @@ pub fn write_csv(results: &[TuningResult], path: impl AsRef<Path>) -> Result<()>
     })
 }
 
-/// Writes `results` as CSV, one row per configuration in the given order, with a header:
+/// Writes `results` as CSV, one row per candidate in the given order, with a header:
 ///
-/// `rank, mean, std, repeat_std, diverged_folds, input_dropout, hidden_dropout, max_norm`
-/// (empty for none)`, width_multiplier, learning_rate, momentum, decay, epochs, batch_size,
-/// tutorial` (the tutorial model's name, or empty)`, repeat_1 … repeat_R` (repeat means)`,
-/// r1_f1 … rR_fK` (fold scores). `rank` is the 1-based position in `results`; accuracies are
-/// fractions.
+/// `rank, mean, std, repeat_std, diverged_folds`, the candidate's [`Columns::NAMES`]`,
+/// repeat_1 … repeat_R` (repeat means)`, r1_f1 … rR_fK` (fold scores). `rank` is the 1-based
+/// position in `results`; accuracies are fractions.
 ///
 /// # Errors
 ///
 /// [`Error::ShapeMismatch`] if the results do not all have the same repeats and folds;
-/// [`Error::Io`] if writing fails.
-pub fn write_csv_to<W: Write>(results: &[TuningResult], out: W) -> Result<()> {
-    let shape = |r: &TuningResult| r.scores.iter().map(Vec::len).collect::<Vec<_>>();
+/// [`Error::Io`] if writing fails, or if a candidate gives more or fewer values than names.
+pub fn write_csv_to<C: Columns, W: Write>(results: &[TuningResult<C>], out: W) -> Result<()> {
+    let shape = |r: &TuningResult<C>| r.scores.iter().map(Vec::len).collect::<Vec<_>>();
     let first = results.first().map(shape).unwrap_or_default();
     if let Some(r) = results.iter().find(|r| shape(r) != first) {
         return Err(Error::ShapeMismatch {
@@ -47,51 +54,25 @@ pub fn write_csv_to<W: Write>(results: &[TuningResult], out: W) -> Result<()> {
     }
     let csv_err = |e: csv::Error| Error::io("<csv>", std::io::Error::from(e));
     let mut w = csv::Writer::from_writer(out);
-    let mut header: Vec<String> = [
-        "rank",
-        "mean",
-        "std",
-        "repeat_std",
-        "diverged_folds",
-        "input_dropout",
-        "hidden_dropout",
-        "max_norm",
-        "width_multiplier",
-        "learning_rate",
-        "momentum",
-        "decay",
-        "epochs",
-        "batch_size",
-        "tutorial",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut header: Vec<String> = ["rank", "mean", "std", "repeat_std", "diverged_folds"]
+        .into_iter()
+        .chain(C::NAMES.iter().copied())
+        .map(String::from)
+        .collect();
     header.extend((1..=first.len()).map(|r| format!("repeat_{r}")));
     for (r, &k) in first.iter().enumerate() {
         header.extend((1..=k).map(|f| format!("r{}_f{f}", r + 1)));
     }
     w.write_record(&header).map_err(csv_err)?;
     for (rank, r) in results.iter().enumerate() {
-        let c = &r.config;
         let mut row: Vec<String> = vec![
             (rank + 1).to_string(),
             r.mean.to_string(),
             r.std.to_string(),
             r.repeat_std().to_string(),
             r.diverged.to_string(),
-            c.input_dropout.to_string(),
-            c.hidden_dropout.to_string(),
-            c.max_norm.map(|m| m.to_string()).unwrap_or_default(),
-            c.width_multiplier.to_string(),
-            c.learning_rate.to_string(),
-            c.momentum.to_string(),
-            c.decay.to_string(),
-            c.epochs.to_string(),
-            c.batch_size.to_string(),
-            c.tutorial_experiment()
-                .map(|e| e.name().to_owned())
-                .unwrap_or_default(),
         ];
+        row.extend(r.config.values());
         row.extend(r.repeat_means.iter().map(f64::to_string));
         row.extend(r.all_scores().map(|s| s.to_string()));
         w.write_record(&row).map_err(csv_err)?;

@@ -1,16 +1,4 @@
 //! Stratified k-fold splits for cross-validation.
-//!
-//! ```
-//! use ndnet::data::StratifiedKFold;
-//!
-//! // 6 rows of class 0 and 3 of class 1, in 3 folds: each test fold gets 2 + 1 rows.
-//! let labels = [0, 0, 0, 0, 0, 0, 1, 1, 1];
-//! let folds = StratifiedKFold::new(3).split(&labels)?;
-//! assert_eq!(folds.len(), 3);
-//! assert_eq!(folds[0].1, vec![0, 1, 6]);
-//! assert_eq!(folds[0].0, vec![2, 3, 4, 5, 7, 8]);
-//! # Ok::<(), ndnet::Error>(())
-//! ```
 
 use std::collections::HashMap;
 
@@ -33,6 +21,18 @@ pub type Fold = (Vec<usize>, Vec<usize>);
 /// file order, in contiguous blocks; with shuffling, each class's fold assignment is permuted
 /// by a generator seeded with `seed`, so a seed always gives the same folds (for a given version
 /// of `rand`). The folds will not be the same as scikit-learn's for the same seed.
+///
+/// ```
+/// use ndnet::selection::StratifiedKFold;
+///
+/// // 6 rows of class 0 and 3 of class 1, in 3 folds: each test fold gets 2 + 1 rows.
+/// let labels = [0, 0, 0, 0, 0, 0, 1, 1, 1];
+/// let folds = StratifiedKFold::new(3).split(&labels)?;
+/// assert_eq!(folds.len(), 3);
+/// assert_eq!(folds[0].1, vec![0, 1, 6]);
+/// assert_eq!(folds[0].0, vec![2, 3, 4, 5, 7, 8]);
+/// # Ok::<(), ndnet::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StratifiedKFold {
     /// Number of folds, at least 2.

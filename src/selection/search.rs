@@ -1,15 +1,85 @@
-//! [`Search`]: repeated stratified cross-validation of many configurations on the same folds.
+//! [`Search`]: repeated stratified cross-validation of many candidates on the same folds.
 
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::{ArrayView2, AsArray, Ix2};
 
-use super::{Config, ParamSpace};
-use crate::data::StratifiedKFold;
-use crate::data::cross_val::{FoldData, prepare_folds, run_indexed};
+use super::CrossValidation;
+use super::cross_val::{FoldData, run_indexed};
 use crate::error::{Error, Result};
 use crate::metrics::{mean_of, std_of};
-use crate::model::{IntoTargets, Sequential};
+use crate::model::{FitOptions, IntoTargets, Sequential};
+
+/// One point of a hyper-parameter family, as a [`Search`] scores it: it builds a fresh compiled
+/// model and says how to train it. Its `Display` names it in error messages.
+///
+/// The search knows nothing else of the network: any family of models can be searched by
+/// implementing this trait (the tutorial's sonar family is
+/// [`experiments::Config`](crate::experiments::Config)).
+///
+/// ```
+/// use std::fmt;
+/// use ndnet::prelude::*;
+/// use ndnet::selection::{Candidate, CrossValidation, Search};
+///
+/// /// One hidden ReLU layer of `units` units.
+/// #[derive(Debug, Clone, PartialEq)]
+/// struct Width { units: usize }
+///
+/// impl fmt::Display for Width {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         write!(f, "{} hidden units", self.units)
+///     }
+/// }
+///
+/// impl Candidate for Width {
+///     fn build(&self, input_dim: usize) -> ndnet::Result<Sequential> {
+///         let mut m = Sequential::new(input_dim);
+///         m.add(Dense::new(self.units).activation(Activation::Relu))?;
+///         m.add(Dense::new(1).activation(Activation::Sigmoid))?;
+///         m.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))?;
+///         Ok(m)
+///     }
+///     fn fit_options(&self) -> FitOptions<'static> {
+///         FitOptions { epochs: 10, batch_size: 8, ..Default::default() }
+///     }
+/// }
+///
+/// // Two blobs in 2 dimensions, 12 rows each.
+/// let x = ndarray::Array2::from_shape_fn((24, 2), |(i, j)| {
+///     let centre = if i < 12 { -1.0 } else { 1.0 };
+///     centre + 0.1 * ((i * 7 + j * 3) % 5) as f32
+/// });
+/// let y = ndarray::Array2::from_shape_fn((24, 1), |(i, _)| if i < 12 { 0.0 } else { 1.0 });
+/// let widths = [Width { units: 2 }, Width { units: 8 }];
+/// let results = Search::new(CrossValidation::new(3, 7), 2).run(&widths, &x, &y)?;
+/// assert_eq!(results.len(), 2);
+/// assert_eq!(results[0].scores.len(), 2); // repeats
+/// # Ok::<(), ndnet::Error>(())
+/// ```
+pub trait Candidate: fmt::Display {
+    /// A fresh compiled model for inputs of width `input_dim`; the search replaces its seed by
+    /// the fold's.
+    ///
+    /// # Errors
+    ///
+    /// Any error building or compiling the model (an invalid hyper-parameter, say).
+    fn build(&self, input_dim: usize) -> Result<Sequential>;
+
+    /// The options every fold's model is trained with.
+    fn fit_options(&self) -> FitOptions<'static>;
+
+    /// Checks the candidate before anything is trained, so that a search with an invalid
+    /// candidate fails at once; the default accepts every candidate.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, as [`Error::InvalidParameter`] where it names a parameter.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+}
 
 /// Where a running search is: `done` of `total` fold trainings have finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,16 +90,16 @@ pub struct Progress {
     pub total: usize,
 }
 
-/// The scores of one configuration.
+/// The scores of one candidate.
 ///
 /// Accuracies are fractions in `[0, 1]`. A fold whose training diverged (a non-finite loss)
 /// scores NaN, and then so do the means and standard deviations that include it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TuningResult {
-    /// Position of the configuration in the list given to the search.
+pub struct TuningResult<C> {
+    /// Position of the candidate in the list given to the search.
     pub index: usize,
-    /// The configuration.
-    pub config: Config,
+    /// The candidate.
+    pub config: C,
     /// Mean accuracy over all folds of all repeats.
     pub mean: f64,
     /// Population standard deviation of the accuracy over all folds of all repeats.
@@ -42,8 +112,8 @@ pub struct TuningResult {
     pub diverged: usize,
 }
 
-impl TuningResult {
-    fn from_scores(index: usize, config: Config, scores: Vec<Vec<f32>>) -> Self {
+impl<C> TuningResult<C> {
+    fn from_scores(index: usize, config: C, scores: Vec<Vec<f32>>) -> Self {
         let repeat_means = scores.iter().map(|r| mean_of(r.iter())).collect();
         let all = || scores.iter().flatten();
         let diverged = all().filter(|s| s.is_nan()).count();
@@ -81,17 +151,21 @@ impl TuningResult {
     }
 }
 
-/// Repeated stratified k-fold cross-validation of many configurations on the same folds.
+/// Repeated stratified k-fold cross-validation of many candidates on the same folds.
 ///
-/// Repeat `r` (`0..repeats`) splits the rows with `StratifiedKFold::new(folds).shuffled(seed +
-/// r)`; in fold `k` the training rows are standardized with a [`StandardScaler`](crate::data::StandardScaler) fitted on them
-/// alone (when `standardize`), and every configuration's model is re-seeded with the seed
-/// [`CrossValidation`](crate::data::CrossValidation) gives fold `k` for seed `seed + r`, so all
-/// configurations see the same data, the same folds and the same seeds, and each scores what
-/// `CrossValidation::new(folds, seed + r).score(...)` gives it.
+/// Repeat `r` (`0..repeats`) is the cross-validation [`cv.advanced(r)`](CrossValidation::advanced):
+/// for `cv = CrossValidation::new(folds, seed)` that is `CrossValidation::new(folds, seed + r)`.
+/// Its folds are split once and shared by every candidate: in fold `k` the training rows are
+/// standardized with a [`StandardScaler`](crate::data::StandardScaler) fitted on them alone
+/// (when `cv.standardize`), and every candidate's model is re-seeded with the seed that
+/// cross-validation gives fold `k`. So all candidates see the same data, the same folds and the
+/// same seeds, and each scores what `cv.advanced(r).score(...)` gives it. With the `parallel`
+/// feature the `(candidate, repeat, fold)` trainings run on `cv.threads` worker threads; each
+/// has its own randomness, so the results are bitwise the same for any number of threads.
 ///
 /// ```
-/// use ndnet::tuning::{ParamSpace, Search, paired_difference};
+/// use ndnet::experiments::ParamSpace;
+/// use ndnet::selection::{CrossValidation, Search, paired_difference};
 /// use ndarray::Array2;
 ///
 /// // 40 rows of 60 features; the class is the sign of the first feature.
@@ -105,8 +179,8 @@ impl TuningResult {
 ///     .learning_rate([0.01, 0.1])
 ///     .epochs([10]);
 /// let configs = space.random(4, 42)?;
-/// let search = Search::new(4, 2, 7).threads(2);
-/// let results = search.run_with_progress(&configs, |c| c.build(), &x, &y, |p| {
+/// let search = Search::new(CrossValidation::new(4, 7).threads(2), 2);
+/// let results = search.run_with_progress(&configs, &x, &y, |p| {
 ///     assert!(p.done <= p.total);
 /// })?;
 /// let (best, worst) = (&results[0], &results[results.len() - 1]);
@@ -118,97 +192,79 @@ impl TuningResult {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Search {
-    /// Folds per cross-validation, at least 2.
-    pub folds: usize,
+    /// The first repeat's cross-validation: folds, seeds, standardization and threads.
+    pub cv: CrossValidation,
     /// Cross-validations with different seeds, at least 1.
     pub repeats: usize,
-    /// Seed of the first repeat; repeat `r` uses `seed + r`.
-    pub seed: u64,
-    /// Standardize the features inside each fold.
-    pub standardize: bool,
-    /// Worker threads (0: all cores). Ignored without the `parallel` feature.
-    pub threads: usize,
 }
 
 impl Search {
-    /// `repeats` cross-validations of `folds` stratified folds, seeded `seed`, `seed + 1`, ...,
-    /// standardized, on all cores.
-    pub fn new(folds: usize, repeats: usize, seed: u64) -> Self {
-        Search {
-            folds,
-            repeats,
-            seed,
-            standardize: true,
-            threads: 0,
-        }
+    /// `repeats` cross-validations: `cv`, then `cv` with its seeds advanced by 1, 2, ...
+    pub fn new(cv: CrossValidation, repeats: usize) -> Self {
+        Search { cv, repeats }
     }
 
-    /// Sets the number of worker threads (0: all cores).
-    pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = threads;
-        self
+    /// Folds per cross-validation.
+    pub fn folds(&self) -> usize {
+        self.cv.splitter.n_splits
     }
 
-    /// Turns the per-fold standardization on or off.
-    pub fn standardize(mut self, on: bool) -> Self {
-        self.standardize = on;
-        self
-    }
-
-    /// The seed of repeat `repeat`: `seed + repeat` (wrapping).
+    /// The model seed of repeat `repeat`: `cv.seed + repeat` (wrapping).
     pub fn repeat_seed(&self, repeat: usize) -> u64 {
-        self.seed.wrapping_add(repeat as u64)
+        self.cv.advanced(repeat as u64).seed
     }
 
-    /// Number of fold trainings for `configs` configurations.
-    pub fn trainings(&self, configs: usize) -> usize {
-        configs
+    /// Number of fold trainings for `candidates` candidates.
+    pub fn trainings(&self, candidates: usize) -> usize {
+        candidates
             .saturating_mul(self.repeats)
-            .saturating_mul(self.folds)
+            .saturating_mul(self.folds())
     }
 
-    /// Scores every configuration (see the type's documentation) and returns the results
-    /// sorted by mean accuracy, best first (diverged configurations last, ties in input
-    /// order).
+    /// Scores every candidate (see the type's documentation) and returns the results sorted
+    /// by mean accuracy, best first (diverged candidates last, ties in input order).
     ///
-    /// `build` returns a fresh compiled model for a configuration (its seed is replaced by the
-    /// fold's); it is trained with the configuration's [`fit_options`](Config::fit_options).
+    /// Each fold's model is the candidate's [`build`](Candidate::build) for the width of `x`,
+    /// trained with its [`fit_options`](Candidate::fit_options).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] for an empty list, an invalid configuration (named by its
-    /// position), fewer than 1 repeat, an impossible split, or more fold sets
-    /// (`repeats · folds`) than can be counted or allocated (checked before allocating); any error of `build`, `fit` or
-    /// `evaluate` other than divergence, with the configuration, repeat and fold.
-    pub fn run<'a, B>(
+    /// [`Error::InvalidParameter`] for an empty list, a candidate that does not
+    /// [`validate`](Candidate::validate) (named by its position), fewer than 1 repeat, an
+    /// impossible split, or more fold sets (`repeats · folds`) than can be counted or allocated
+    /// (checked before allocating); any error of `build`, `fit` or `evaluate` other than
+    /// divergence, with the candidate, repeat and fold.
+    pub fn run<'a, C>(
         &self,
-        configs: &[Config],
-        build: B,
+        candidates: &[C],
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
-    ) -> Result<Vec<TuningResult>>
+    ) -> Result<Vec<TuningResult<C>>>
     where
-        B: Fn(&Config) -> Result<Sequential> + Sync,
+        C: Candidate + Clone + Sync,
     {
-        self.run_with_progress(configs, build, x, y, |_| {})
+        self.run_with_progress(candidates, x, y, |_| {})
     }
 
     /// [`run`](Self::run), calling `on_progress` each time a fold training finishes (from the
     /// worker thread that ran it).
-    pub fn run_with_progress<'a, B, P>(
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    pub fn run_with_progress<'a, C, P>(
         &self,
-        configs: &[Config],
-        build: B,
+        candidates: &[C],
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
         on_progress: P,
-    ) -> Result<Vec<TuningResult>>
+    ) -> Result<Vec<TuningResult<C>>>
     where
-        B: Fn(&Config) -> Result<Sequential> + Sync,
+        C: Candidate + Clone + Sync,
         P: Fn(Progress) + Sync,
     {
         let (x, y) = (x.into(), y.into_targets());
-        if configs.is_empty() {
+        if candidates.is_empty() {
             return Err(Error::param(
                 "Search",
                 "configs",
@@ -216,7 +272,7 @@ impl Search {
                 "must hold at least one configuration",
             ));
         }
-        for (i, c) in configs.iter().enumerate() {
+        for (i, c) in candidates.iter().enumerate() {
             c.validate().map_err(|e| match e {
                 Error::InvalidParameter {
                     name,
@@ -235,7 +291,7 @@ impl Search {
         if self.repeats == 0 {
             return Err(Error::param("Search", "repeats", 0, "must be at least 1"));
         }
-        let (repeats, folds) = (self.repeats, self.folds);
+        let (repeats, folds) = (self.repeats, self.folds());
         let overflow = || {
             Error::param(
                 "Search",
@@ -243,18 +299,21 @@ impl Search {
                 repeats,
                 format!(
                     "{} configurations × {repeats} repeats × {folds} folds overflows usize",
-                    configs.len()
+                    candidates.len()
                 ),
             )
         };
         let per_config = repeats.checked_mul(folds).ok_or_else(overflow)?;
-        let total = configs.len().checked_mul(per_config).ok_or_else(overflow)?;
+        let total = candidates
+            .len()
+            .checked_mul(per_config)
+            .ok_or_else(overflow)?;
         let data = self.prepare(x, y)?;
         let done = AtomicUsize::new(0);
         let train = |item: usize| -> Result<f32> {
             let (c, rk) = (item / per_config, item % per_config);
             let fold = &data[rk];
-            let config = &configs[c];
+            let config = &candidates[c];
             let context = |e: Error| {
                 Error::InvalidState(format!(
                     "search: configuration {c} ({config}), repeat {}, fold {}: {e}",
@@ -262,7 +321,7 @@ impl Search {
                     rk % folds
                 ))
             };
-            let mut model = build(config).map_err(context)?;
+            let mut model = config.build(x.ncols()).map_err(context)?;
             model.set_seed(fold.seed);
             let score = match model.fit(&fold.x_train, &fold.y_train, &config.fit_options()) {
                 Ok(_) => {
@@ -278,14 +337,14 @@ impl Search {
             on_progress(Progress { done, total });
             Ok(score)
         };
-        let scores = run_indexed(total, self.threads, train)?;
-        let mut results: Vec<TuningResult> = configs
+        let scores = run_indexed(total, self.cv.threads, train)?;
+        let mut results: Vec<TuningResult<C>> = candidates
             .iter()
             .enumerate()
-            .map(|(c, &config)| {
+            .map(|(c, config)| {
                 let own = &scores[c * per_config..(c + 1) * per_config];
                 let by_repeat = own.chunks(folds).map(<[f32]>::to_vec).collect();
-                TuningResult::from_scores(c, config, by_repeat)
+                TuningResult::from_scores(c, config.clone(), by_repeat)
             })
             .collect();
         results.sort_by(|a, b| {
@@ -301,7 +360,7 @@ impl Search {
 
     /// The standardized folds of every repeat, repeat-major.
     fn prepare(&self, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Result<Vec<FoldData>> {
-        let sets = self.repeats.saturating_mul(self.folds);
+        let sets = self.repeats.saturating_mul(self.folds());
         let mut data = Vec::new();
         data.try_reserve_exact(sets).map_err(|_| {
             Error::param(
@@ -310,42 +369,13 @@ impl Search {
                 self.repeats,
                 format!(
                     "{sets} fold sets ({} folds each) cannot be allocated",
-                    self.folds
+                    self.folds()
                 ),
             )
         })?;
         for r in 0..self.repeats {
-            let seed = self.repeat_seed(r);
-            let splitter = StratifiedKFold::new(self.folds).shuffled(seed);
-            data.extend(prepare_folds(
-                "search",
-                x,
-                y,
-                &splitter,
-                seed,
-                self.standardize,
-            )?);
+            data.extend(self.cv.advanced(r as u64).prepare("search", x, y)?);
         }
         Ok(data)
     }
-}
-
-/// Scores every point of `space`'s grid with `repeats` × `folds`-fold cross-validation seeded
-/// from `seed`, building the sonar network with [`Config::build_for`] for the width of `x`:
-/// shorthand for `Search::new(folds, repeats, seed).run(&space.grid()?, ...)`.
-///
-/// # Errors
-///
-/// As [`ParamSpace::grid`] and [`Search::run`].
-pub fn search<'a>(
-    space: &ParamSpace,
-    x: impl AsArray<'a, f32, Ix2>,
-    y: impl IntoTargets<'a>,
-    folds: usize,
-    repeats: usize,
-    seed: u64,
-) -> Result<Vec<TuningResult>> {
-    let x = x.into();
-    let inputs = x.ncols();
-    Search::new(folds, repeats, seed).run(&space.grid()?, |c| c.build_for(inputs), x, y)
 }

@@ -1,9 +1,9 @@
-//! Fold-by-fold comparison of two configurations scored on the same folds.
+//! Fold-by-fold comparison of two candidates scored on the same folds.
 
 use super::TuningResult;
 use crate::error::{Error, Result};
 
-/// The fold-by-fold difference between two configurations scored on the same folds.
+/// The fold-by-fold difference between two candidates scored on the same folds.
 ///
 /// Folds of a repeated cross-validation share most of their training rows, so the naive
 /// standard error `std / sqrt(n)` of the mean difference is far too small. `corrected_se` is
@@ -36,8 +36,8 @@ impl PairedDifference {
 ///
 /// [`Error::ShapeMismatch`] if the two do not have the same repeats and folds;
 /// [`Error::InvalidParameter`] with fewer than 2 folds.
-pub fn paired_difference(a: &TuningResult, b: &TuningResult) -> Result<PairedDifference> {
-    let shape = |r: &TuningResult| r.scores.iter().map(Vec::len).collect::<Vec<_>>();
+pub fn paired_difference<C>(a: &TuningResult<C>, b: &TuningResult<C>) -> Result<PairedDifference> {
+    let shape = |r: &TuningResult<C>| r.scores.iter().map(Vec::len).collect::<Vec<_>>();
     if shape(a) != shape(b) {
         return Err(Error::ShapeMismatch {
             what: "paired_difference: folds per repeat".into(),

@@ -1,15 +1,16 @@
-//! Search results as [`crate::plot`] lines and panels (feature `plot`): mean accuracy against
-//! dropout rate.
+//! Search results of the sonar family as [`crate::plot`] lines and panels (feature `plot`):
+//! mean accuracy against dropout rate.
 
-use super::{Config, TuningResult};
+use super::Config;
 use crate::plot::{Line, Panel};
+use crate::selection::TuningResult;
 
 /// A line through the results that `rate` maps to a dropout rate (the others are left out), at
 /// their mean accuracy in percent. When several results map to the same rate, the best mean is
 /// drawn. Diverged results (NaN means) are left out.
 pub fn results_line(
     label: impl Into<String>,
-    results: &[TuningResult],
+    results: &[TuningResult<Config>],
     rate: impl Fn(&Config) -> Option<f32>,
 ) -> Line {
     let points = results
@@ -24,7 +25,7 @@ pub fn results_line(
 /// line, labelled `max-norm 3 = 4 = 5`.
 pub fn max_norm_panel(
     title: impl Into<String>,
-    results: &[TuningResult],
+    results: &[TuningResult<Config>],
     rate: impl Fn(&Config) -> Option<f32>,
 ) -> Panel {
     let mut settings: Vec<Option<f32>> = Vec::new();

@@ -5,7 +5,8 @@ use std::fmt;
 
 use ndarray::{Array2, ArrayView2, AsArray, Axis, Ix2};
 
-use super::{Fold, StandardScaler, StratifiedKFold};
+use super::{Fold, StratifiedKFold};
+use crate::data::StandardScaler;
 use crate::error::{Error, Result};
 use crate::metrics::{class_labels, mean_of, std_of};
 use crate::model::{FitOptions, IntoTargets, Sequential};
@@ -32,36 +33,29 @@ impl CvScores {
 
 /// One fold, its rows selected (and standardized with a scaler fitted on its training rows
 /// alone, when asked), with the seed its model is re-seeded with.
-pub(crate) struct FoldData {
-    pub(crate) x_train: Array2<f32>,
-    pub(crate) y_train: Array2<f32>,
-    pub(crate) x_test: Array2<f32>,
-    pub(crate) y_test: Array2<f32>,
-    pub(crate) seed: u64,
+pub(super) struct FoldData {
+    pub(super) x_train: Array2<f32>,
+    pub(super) y_train: Array2<f32>,
+    pub(super) x_test: Array2<f32>,
+    pub(super) y_test: Array2<f32>,
+    pub(super) seed: u64,
 }
 
-/// The folds `splitter` makes of `(x, y)`, stratified on [`class_labels`]; fold `k`'s model seed
-/// is derived from `seed` and `k`. `what` names the caller in a row-count error.
-pub(crate) fn prepare_folds(
-    what: &str,
-    x: ArrayView2<f32>,
-    y: ArrayView2<f32>,
-    splitter: &StratifiedKFold,
-    seed: u64,
-    standardize: bool,
-) -> Result<Vec<FoldData>> {
-    if x.nrows() != y.nrows() {
-        return Err(Error::RowCountMismatch {
+/// `RowCountMismatch` naming `what` unless `x` and `y` have the same number of rows.
+fn check_rows(what: &str, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Result<()> {
+    if x.nrows() == y.nrows() {
+        Ok(())
+    } else {
+        Err(Error::RowCountMismatch {
             what: what.into(),
             x_rows: x.nrows(),
             y_rows: y.nrows(),
-        });
+        })
     }
-    let folds = splitter.split(&class_labels(y))?;
-    prepare_given_folds(x, y, &folds, seed, standardize)
 }
 
-/// [`prepare_folds`] on given folds (already checked against the row count).
+/// The rows of each of `folds` (already checked against the row count), standardized when
+/// `standardize`, with fold `k`'s model seed derived from `seed` and `k`.
 fn prepare_given_folds(
     x: ArrayView2<f32>,
     y: ArrayView2<f32>,
@@ -186,7 +180,7 @@ impl fmt::Display for CvScores {
 ///
 /// ```
 /// use ndnet::prelude::*;
-/// use ndnet::data::CrossValidation;
+/// use ndnet::selection::CrossValidation;
 /// use ndarray::Array2;
 ///
 /// // Two separable blobs, 20 rows each.
@@ -241,6 +235,34 @@ impl CrossValidation {
         self
     }
 
+    /// The same cross-validation with the splitter's seed and the model seed both advanced by
+    /// `offset` (wrapping): for [`CrossValidation::new(k, seed)`](Self::new) it is
+    /// `CrossValidation::new(k, seed + offset)`. [`Search`](super::Search)'s repeats are these.
+    pub fn advanced(&self, offset: u64) -> Self {
+        CrossValidation {
+            splitter: StratifiedKFold {
+                seed: self.splitter.seed.wrapping_add(offset),
+                ..self.splitter
+            },
+            seed: self.seed.wrapping_add(offset),
+            ..*self
+        }
+    }
+
+    /// The folds of `(x, y)` (stratified on [`class_labels`]) with their rows selected and,
+    /// when [`standardize`](Self::standardize) is on, standardized, each with its model seed.
+    /// `what` names the caller in a row-count error.
+    pub(super) fn prepare(
+        &self,
+        what: &str,
+        x: ArrayView2<f32>,
+        y: ArrayView2<f32>,
+    ) -> Result<Vec<FoldData>> {
+        check_rows(what, x, y)?;
+        let folds = self.splitter.split(&class_labels(y))?;
+        prepare_given_folds(x, y, &folds, self.seed, self.standardize)
+    }
+
     /// Cross-validates: see the type's documentation.
     ///
     /// `build` returns a fresh compiled model; its seed is replaced by the fold's. The class of
@@ -274,13 +296,7 @@ impl CrossValidation {
         P: Fn(usize, f32) + Sync,
     {
         let (x, y) = (x.into(), y.into_targets());
-        if x.nrows() != y.nrows() {
-            return Err(Error::RowCountMismatch {
-                what: "cross-validation".into(),
-                x_rows: x.nrows(),
-                y_rows: y.nrows(),
-            });
-        }
+        check_rows("cross-validation", x, y)?;
         let folds = self.splitter.split(&class_labels(y))?;
         self.run_folds(&folds, build, x, y, fit, on_fold)
     }
@@ -293,7 +309,7 @@ impl CrossValidation {
     ///
     /// ```
     /// use ndnet::prelude::*;
-    /// use ndnet::data::CrossValidation;
+    /// use ndnet::selection::CrossValidation;
     /// use ndarray::Array2;
     ///
     /// let x = Array2::from_shape_fn((8, 1), |(i, _)| i as f32);
@@ -327,13 +343,7 @@ impl CrossValidation {
         F: Fn() -> Result<Sequential> + Sync,
     {
         let (x, y) = (x.into(), y.into_targets());
-        if x.nrows() != y.nrows() {
-            return Err(Error::RowCountMismatch {
-                what: "cross-validation".into(),
-                x_rows: x.nrows(),
-                y_rows: y.nrows(),
-            });
-        }
+        check_rows("cross-validation", x, y)?;
         let folds = folds_from_test_sets(test_sets, x.nrows())?;
         self.run_folds(&folds, build, x, y, fit, |_, _| {})
     }
@@ -379,7 +389,7 @@ impl CrossValidation {
 /// `run(0), ..., run(n - 1)` in order of index, on `threads` worker threads (0: all cores) with
 /// the `parallel` feature, one index per task so unequal runs balance; sequentially without it.
 #[cfg(feature = "parallel")]
-pub(crate) fn run_indexed<R>(n: usize, threads: usize, run: R) -> Result<Vec<f32>>
+pub(super) fn run_indexed<R>(n: usize, threads: usize, run: R) -> Result<Vec<f32>>
 where
     R: Fn(usize) -> Result<f32> + Sync,
 {
@@ -393,7 +403,7 @@ where
 
 /// `run(0), ..., run(n - 1)` in order (built without the `parallel` feature).
 #[cfg(not(feature = "parallel"))]
-pub(crate) fn run_indexed<R>(n: usize, _threads: usize, run: R) -> Result<Vec<f32>>
+pub(super) fn run_indexed<R>(n: usize, _threads: usize, run: R) -> Result<Vec<f32>>
 where
     R: Fn(usize) -> Result<f32> + Sync,
 {
