@@ -158,11 +158,13 @@ fn sweep(setting: Config, rates: &[f32], max_norms: &[Option<f32>]) -> ndnet::Re
     let mut configs = Vec::new();
     for &rate in rates {
         configs.extend(
-            ParamSpace::from(setting)
-                .input_dropout([rate])
-                .hidden_dropout([rate])
-                .max_norm(max_norms.iter().copied())
-                .grid()?,
+            ParamSpace {
+                input_dropout: vec![rate],
+                hidden_dropout: vec![rate],
+                max_norm: max_norms.iter().copied().collect(),
+                ..ParamSpace::from(setting)
+            }
+            .grid()?,
         );
     }
     Ok(configs)
@@ -221,13 +223,17 @@ fn blocks(quick: bool) -> ndnet::Result<Vec<Block>> {
         ..decayed
     };
     let placed_rates = rates[1..].iter().copied();
-    let mut configs = ParamSpace::from(placed)
-        .input_dropout(placed_rates.clone())
-        .grid()?;
+    let mut configs = ParamSpace {
+        input_dropout: placed_rates.clone().collect(),
+        ..ParamSpace::from(placed)
+    }
+    .grid()?;
     configs.extend(
-        ParamSpace::from(placed)
-            .hidden_dropout(placed_rates)
-            .grid()?,
+        ParamSpace {
+            hidden_dropout: placed_rates.collect(),
+            ..ParamSpace::from(placed)
+        }
+        .grid()?,
     );
     configs.push(Config::tutorial(SonarExperiment::Visible));
     configs.push(Config::tutorial(SonarExperiment::Hidden));

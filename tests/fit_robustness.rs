@@ -529,21 +529,25 @@ fn sizes_that_cannot_be_allocated_are_errors() {
     };
     assert!(wide.validate().is_err());
     assert!(wide.build().is_err());
-    let space = ndnet::experiments::ParamSpace::default().width_multiplier([1e30]);
+    let space = ndnet::experiments::ParamSpace {
+        width_multiplier: vec![1e30],
+        ..Default::default()
+    };
     assert!(space.grid().is_err());
 
     // 10^9 points.
     let tenths = |k: f32| (0..10).map(move |i| i as f32 * k);
-    let space = ndnet::experiments::ParamSpace::default()
-        .input_dropout(tenths(0.05))
-        .hidden_dropout(tenths(0.05))
-        .max_norm((1..=10).map(|i| Some(i as f32)))
-        .width_multiplier((1..=10).map(|i| i as f32 * 0.5))
-        .learning_rate((1..=10).map(|i| i as f32 * 0.01))
-        .momentum(tenths(0.05))
-        .decay(tenths(0.001))
-        .epochs(1..=10)
-        .batch_size(1..=10);
+    let space = ndnet::experiments::ParamSpace {
+        input_dropout: tenths(0.05).collect(),
+        hidden_dropout: tenths(0.05).collect(),
+        max_norm: (1..=10).map(|i| Some(i as f32)).collect(),
+        width_multiplier: (1..=10).map(|i| i as f32 * 0.5).collect(),
+        learning_rate: (1..=10).map(|i| i as f32 * 0.01).collect(),
+        momentum: tenths(0.05).collect(),
+        decay: tenths(0.001).collect(),
+        epochs: (1..=10).collect(),
+        batch_size: (1..=10).collect(),
+    };
     assert_eq!(space.len(), 1_000_000_000);
     let err = space.grid().unwrap_err();
     assert!(err.to_string().contains("at most"), "{err}");

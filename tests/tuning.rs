@@ -28,15 +28,17 @@ fn blobs(rows: usize, seed: u64) -> (Array2<f32>, Array2<f32>) {
 
 /// A few quick configurations: short training, different dropout and constraints.
 fn quick_configs() -> Vec<Config> {
-    ParamSpace::default()
-        .input_dropout([0.0, 0.3])
-        .max_norm([None, Some(0.1)])
-        .learning_rate([0.05])
-        .momentum([0.9])
-        .epochs([8])
-        .batch_size([8])
-        .grid()
-        .unwrap()
+    ParamSpace {
+        input_dropout: vec![0.0, 0.3],
+        max_norm: vec![None, Some(0.1)],
+        learning_rate: vec![0.05],
+        momentum: vec![0.9],
+        epochs: vec![8],
+        batch_size: vec![8],
+        ..ParamSpace::default()
+    }
+    .grid()
+    .unwrap()
 }
 
 fn message(e: Error) -> String {
@@ -59,16 +61,17 @@ fn the_default_space_is_the_tutorial_baseline_alone() {
 
 #[test]
 fn grid_size_is_the_product_of_the_list_lengths() {
-    let space = ParamSpace::default()
-        .input_dropout([0.0, 0.2])
-        .hidden_dropout([0.0, 0.2, 0.5])
-        .max_norm([None, Some(3.0), Some(4.0), Some(5.0)])
-        .width_multiplier([1.0, 2.0])
-        .learning_rate([0.01, 0.1])
-        .momentum([0.8, 0.9, 0.99])
-        .decay([0.0, 1e-3])
-        .epochs([100, 300])
-        .batch_size([16, 32]);
+    let space = ParamSpace {
+        input_dropout: vec![0.0, 0.2],
+        hidden_dropout: vec![0.0, 0.2, 0.5],
+        max_norm: vec![None, Some(3.0), Some(4.0), Some(5.0)],
+        width_multiplier: vec![1.0, 2.0],
+        learning_rate: vec![0.01, 0.1],
+        momentum: vec![0.8, 0.9, 0.99],
+        decay: vec![0.0, 1e-3],
+        epochs: vec![100, 300],
+        batch_size: vec![16, 32],
+    };
     let expected = 2 * 3 * 4 * 2 * 2 * 3 * 2 * 2 * 2;
     assert_eq!(space.len(), expected);
     let grid = space.grid().unwrap();
@@ -81,9 +84,11 @@ fn grid_size_is_the_product_of_the_list_lengths() {
 
 #[test]
 fn grid_varies_the_last_field_fastest() {
-    let space = ParamSpace::default()
-        .input_dropout([0.0, 0.5])
-        .batch_size([16, 32]);
+    let space = ParamSpace {
+        input_dropout: vec![0.0, 0.5],
+        batch_size: vec![16, 32],
+        ..ParamSpace::default()
+    };
     let grid = space.grid().unwrap();
     let pairs: Vec<(f32, usize)> = grid
         .iter()
@@ -94,10 +99,12 @@ fn grid_varies_the_last_field_fastest() {
 
 #[test]
 fn random_sampling_is_deterministic_per_seed_and_draws_distinct_grid_points() {
-    let space = ParamSpace::default()
-        .input_dropout([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
-        .hidden_dropout([0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
-        .max_norm([None, Some(3.0), Some(4.0), Some(5.0)]);
+    let space = ParamSpace {
+        input_dropout: vec![0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
+        hidden_dropout: vec![0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
+        max_norm: vec![None, Some(3.0), Some(4.0), Some(5.0)],
+        ..ParamSpace::default()
+    };
     let grid = space.grid().unwrap();
     let a = space.random(20, 11).unwrap();
     assert_eq!(a, space.random(20, 11).unwrap(), "same seed, same sample");
@@ -119,7 +126,10 @@ fn random_sampling_is_deterministic_per_seed_and_draws_distinct_grid_points() {
 
 #[test]
 fn random_rejects_zero_or_more_points_than_the_grid() {
-    let space = ParamSpace::default().input_dropout([0.0, 0.2]);
+    let space = ParamSpace {
+        input_dropout: vec![0.0, 0.2],
+        ..ParamSpace::default()
+    };
     let e = message(space.random(3, 1).unwrap_err());
     assert!(e.contains("size of the grid (2)"), "{e}");
     assert!(space.random(0, 1).is_err());
@@ -130,52 +140,114 @@ fn invalid_spaces_are_rejected_naming_the_list_and_the_value() {
     let base = ParamSpace::default;
     let cases: Vec<(ParamSpace, &str, &str)> = vec![
         (
-            base().input_dropout([]),
+            ParamSpace {
+                input_dropout: vec![],
+                ..base()
+            },
             "input_dropout",
             "at least one value",
         ),
         (
-            base().hidden_dropout([0.2, 1.0]),
+            ParamSpace {
+                hidden_dropout: vec![0.2, 1.0],
+                ..base()
+            },
             "hidden_dropout = 1",
             "[0, 1)",
         ),
         (
-            base().input_dropout([-0.1]),
+            ParamSpace {
+                input_dropout: vec![-0.1],
+                ..base()
+            },
             "input_dropout = -0.1",
             "[0, 1)",
         ),
         (
-            base().input_dropout([f32::NAN]),
+            ParamSpace {
+                input_dropout: vec![f32::NAN],
+                ..base()
+            },
             "input_dropout = NaN",
             "[0, 1)",
         ),
         (
-            base().max_norm([Some(0.0)]),
+            ParamSpace {
+                max_norm: vec![Some(0.0)],
+                ..base()
+            },
             "max_norm = 0",
             "greater than 0",
         ),
-        (base().max_norm([]), "max_norm", "at least one value"),
         (
-            base().width_multiplier([0.0]),
+            ParamSpace {
+                max_norm: vec![],
+                ..base()
+            },
+            "max_norm",
+            "at least one value",
+        ),
+        (
+            ParamSpace {
+                width_multiplier: vec![0.0],
+                ..base()
+            },
             "width_multiplier = 0",
             "greater than 0",
         ),
         (
-            base().width_multiplier([0.001]),
+            ParamSpace {
+                width_multiplier: vec![0.001],
+                ..base()
+            },
             "width_multiplier = 0.001",
             "0 units",
         ),
         (
-            base().learning_rate([0.0]),
+            ParamSpace {
+                learning_rate: vec![0.0],
+                ..base()
+            },
             "learning_rate = 0",
             "greater than 0",
         ),
-        (base().momentum([1.0]), "momentum = 1", "[0, 1)"),
-        (base().decay([-1e-3]), "decay = -0.001", "at least 0"),
-        (base().epochs([0]), "epochs = 0", "at least 1"),
-        (base().batch_size([16, 0]), "batch_size = 0", "at least 1"),
         (
-            base().hidden_dropout([0.2, 0.5, 0.2]),
+            ParamSpace {
+                momentum: vec![1.0],
+                ..base()
+            },
+            "momentum = 1",
+            "[0, 1)",
+        ),
+        (
+            ParamSpace {
+                decay: vec![-1e-3],
+                ..base()
+            },
+            "decay = -0.001",
+            "at least 0",
+        ),
+        (
+            ParamSpace {
+                epochs: vec![0],
+                ..base()
+            },
+            "epochs = 0",
+            "at least 1",
+        ),
+        (
+            ParamSpace {
+                batch_size: vec![16, 0],
+                ..base()
+            },
+            "batch_size = 0",
+            "at least 1",
+        ),
+        (
+            ParamSpace {
+                hidden_dropout: vec![0.2, 0.5, 0.2],
+                ..base()
+            },
             "hidden_dropout = 0.2",
             "listed twice",
         ),
@@ -555,7 +627,11 @@ fn searches_reject_bad_input_with_clear_messages() {
 #[test]
 fn the_search_function_scores_the_grid() {
     let (x, y) = blobs(30, 9);
-    let space = ParamSpace::default().hidden_dropout([0.0, 0.2]).epochs([4]);
+    let space = ParamSpace {
+        hidden_dropout: vec![0.0, 0.2],
+        epochs: vec![4],
+        ..ParamSpace::default()
+    };
     let results = ndnet::experiments::search(&space, &x, &y, 3, 1, 2).unwrap();
     let expected = Search::new(CrossValidation::new(3, 2), 1)
         .run(&space.grid().unwrap(), &x, &y)

@@ -18,7 +18,7 @@ use crate::losses::BinaryCrossentropy;
 use crate::model::{FitOptions, IntoTargets, Sequential};
 use crate::optimizers::Sgd;
 use crate::selection::{Candidate, Columns, CrossValidation, Search, TuningResult};
-use crate::validate;
+use crate::validate::{self, non_negative, positive, unit_interval};
 
 /// The largest [`Config::width_multiplier`]: 100, hidden layers of 6000 and 3000 units (an
 /// 18-million-weight second kernel). Wider networks are far beyond this sonar-sized search, and
@@ -126,25 +126,17 @@ impl Config {
         validate::unit_interval("Config", "hidden_dropout", self.hidden_dropout)?;
         check_max_norm("Config", self.max_norm)?;
         validate::positive("Config", "width_multiplier", self.width_multiplier)?;
-        if self.width_multiplier > MAX_WIDTH_MULTIPLIER {
-            return Err(Error::param(
-                "Config",
-                "width_multiplier",
-                self.width_multiplier,
+        let too_wide = self.width_multiplier > MAX_WIDTH_MULTIPLIER;
+        if too_wide || self.hidden_units().contains(&0) {
+            let reason = if too_wide {
                 format!(
                     "must be at most {MAX_WIDTH_MULTIPLIER} (hidden layers of 6000 and 3000 units)"
-                ),
-            ));
-        }
-        for units in self.hidden_units() {
-            if units == 0 {
-                return Err(Error::param(
-                    "Config",
-                    "width_multiplier",
-                    self.width_multiplier,
-                    "leaves a hidden layer with 0 units",
-                ));
-            }
+                )
+            } else {
+                "leaves a hidden layer with 0 units".to_owned()
+            };
+            let w = self.width_multiplier;
+            return Err(Error::param("Config", "width_multiplier", w, reason));
         }
         validate::positive("Config", "learning_rate", self.learning_rate)?;
         validate::unit_interval("Config", "momentum", self.momentum)?;
@@ -312,8 +304,10 @@ fn check_max_norm(owner: &str, max_norm: Option<f32>) -> Result<()> {
 
 /// The values to try for each field of a [`Config`].
 ///
-/// The default space holds one point, the tutorial's baseline; the builder methods replace one
-/// list each. [`grid`](Self::grid) is the cartesian product of the lists, in field order with
+/// The default space holds one point, the tutorial's baseline; set the lists to vary with
+/// struct-update syntax, `ParamSpace { input_dropout: vec![0.0, 0.2], ..ParamSpace::default() }`
+/// (or `..ParamSpace::from(config)` around another point). [`grid`](Self::grid) is the
+/// cartesian product of the lists, in field order with
 /// the last field varying fastest, so its size is the product of the lists' lengths. Spaces
 /// that do not form a product (say, learning rate and momentum in pairs) are unions of grids:
 /// concatenate the grids of several spaces.
@@ -321,14 +315,16 @@ fn check_max_norm(owner: &str, max_norm: Option<f32>) -> Result<()> {
 /// ```
 /// use ndnet::experiments::ParamSpace;
 ///
-/// let space = ParamSpace::default()
-///     .input_dropout([0.0, 0.2])
-///     .hidden_dropout([0.0, 0.2, 0.5])
-///     .max_norm([None, Some(3.0), Some(4.0)]);
+/// let space = ParamSpace {
+///     input_dropout: vec![0.0, 0.2],
+///     hidden_dropout: vec![0.0, 0.2, 0.5],
+///     max_norm: vec![None, Some(3.0), Some(4.0)],
+///     ..ParamSpace::default()
+/// };
 /// assert_eq!(space.len(), 2 * 3 * 3);
 /// assert_eq!(space.grid()?.len(), 18);
 /// assert_eq!(space.random(5, 1)?, space.random(5, 1)?);
-/// assert!(ParamSpace::default().hidden_dropout([1.0]).grid().is_err());
+/// assert!(ParamSpace { hidden_dropout: vec![1.0], ..ParamSpace::default() }.grid().is_err());
 /// # Ok::<(), ndnet::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -378,60 +374,6 @@ impl From<Config> for ParamSpace {
 }
 
 impl ParamSpace {
-    /// Sets the input dropout rates.
-    pub fn input_dropout(mut self, values: impl IntoIterator<Item = f32>) -> Self {
-        self.input_dropout = values.into_iter().collect();
-        self
-    }
-
-    /// Sets the hidden dropout rates.
-    pub fn hidden_dropout(mut self, values: impl IntoIterator<Item = f32>) -> Self {
-        self.hidden_dropout = values.into_iter().collect();
-        self
-    }
-
-    /// Sets the max-norm bounds (`None`: no constraint).
-    pub fn max_norm(mut self, values: impl IntoIterator<Item = Option<f32>>) -> Self {
-        self.max_norm = values.into_iter().collect();
-        self
-    }
-
-    /// Sets the width multipliers.
-    pub fn width_multiplier(mut self, values: impl IntoIterator<Item = f32>) -> Self {
-        self.width_multiplier = values.into_iter().collect();
-        self
-    }
-
-    /// Sets the learning rates.
-    pub fn learning_rate(mut self, values: impl IntoIterator<Item = f32>) -> Self {
-        self.learning_rate = values.into_iter().collect();
-        self
-    }
-
-    /// Sets the momentums.
-    pub fn momentum(mut self, values: impl IntoIterator<Item = f32>) -> Self {
-        self.momentum = values.into_iter().collect();
-        self
-    }
-
-    /// Sets the decays.
-    pub fn decay(mut self, values: impl IntoIterator<Item = f32>) -> Self {
-        self.decay = values.into_iter().collect();
-        self
-    }
-
-    /// Sets the epoch counts.
-    pub fn epochs(mut self, values: impl IntoIterator<Item = usize>) -> Self {
-        self.epochs = values.into_iter().collect();
-        self
-    }
-
-    /// Sets the batch sizes.
-    pub fn batch_size(mut self, values: impl IntoIterator<Item = usize>) -> Self {
-        self.batch_size = values.into_iter().collect();
-        self
-    }
-
     /// The lists' lengths, in field order.
     fn lengths(&self) -> [usize; 9] {
         [
@@ -478,32 +420,21 @@ impl ParamSpace {
         non_empty_distinct("decay", &self.decay)?;
         non_empty_distinct("epochs", &self.epochs)?;
         non_empty_distinct("batch_size", &self.batch_size)?;
-        for &r in &self.input_dropout {
-            validate::unit_interval(OWNER, "input_dropout", r)?;
-        }
-        for &r in &self.hidden_dropout {
-            validate::unit_interval(OWNER, "hidden_dropout", r)?;
-        }
-        for &c in &self.max_norm {
-            check_max_norm(OWNER, c)?;
-        }
-        for &w in &self.width_multiplier {
-            validate::positive(OWNER, "width_multiplier", w)?;
-        }
-        for &lr in &self.learning_rate {
-            validate::positive(OWNER, "learning_rate", lr)?;
-        }
-        for &m in &self.momentum {
-            validate::unit_interval(OWNER, "momentum", m)?;
-        }
-        for &d in &self.decay {
-            validate::non_negative(OWNER, "decay", d)?;
-        }
-        for &e in &self.epochs {
-            validate::at_least_one(OWNER, "epochs", e as u64)?;
-        }
-        for &b in &self.batch_size {
-            validate::at_least_one(OWNER, "batch_size", b as u64)?;
+        let each = |values: &[f32], check: fn(&str, &str, f32) -> Result<()>, name: &str| {
+            values.iter().try_for_each(|&v| check(OWNER, name, v))
+        };
+        each(&self.input_dropout, unit_interval, "input_dropout")?;
+        each(&self.hidden_dropout, unit_interval, "hidden_dropout")?;
+        let max_norm = |&c: &Option<f32>| check_max_norm(OWNER, c);
+        self.max_norm.iter().try_for_each(max_norm)?;
+        each(&self.width_multiplier, positive, "width_multiplier")?;
+        each(&self.learning_rate, positive, "learning_rate")?;
+        each(&self.momentum, unit_interval, "momentum")?;
+        each(&self.decay, non_negative, "decay")?;
+        for (name, counts) in [("epochs", &self.epochs), ("batch_size", &self.batch_size)] {
+            counts
+                .iter()
+                .try_for_each(|&n| validate::at_least_one(OWNER, name, n as u64))?;
         }
         // Ranges are checked above; this catches what only a whole Config can tell (a width
         // multiplier so small that a hidden layer has no units).

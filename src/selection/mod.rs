@@ -29,10 +29,12 @@
 //! });
 //! let y = Array2::from_shape_fn((30, 1), |(i, _)| if i < 15 { 0.0 } else { 1.0 });
 //!
-//! let space = ParamSpace::default()
-//!     .input_dropout([0.0, 0.2])
-//!     .max_norm([None, Some(3.0)])
-//!     .epochs([5]);
+//! let space = ParamSpace {
+//!     input_dropout: vec![0.0, 0.2],
+//!     max_norm: vec![None, Some(3.0)],
+//!     epochs: vec![5],
+//!     ..ParamSpace::default()
+//! };
 //! let configs = space.grid()?;
 //! assert_eq!(configs.len(), 4);
 //!

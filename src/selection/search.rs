@@ -173,11 +173,13 @@ impl<C> TuningResult<C> {
 /// let y = x.column(0).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 }).insert_axis(ndarray::Axis(1));
 ///
 /// // Four random points of a space of 2 × 3 × 2 = 12, two repeats of 4-fold CV.
-/// let space = ParamSpace::default()
-///     .hidden_dropout([0.0, 0.2])
-///     .max_norm([None, Some(3.0), Some(4.0)])
-///     .learning_rate([0.01, 0.1])
-///     .epochs([10]);
+/// let space = ParamSpace {
+///     hidden_dropout: vec![0.0, 0.2],
+///     max_norm: vec![None, Some(3.0), Some(4.0)],
+///     learning_rate: vec![0.01, 0.1],
+///     epochs: vec![10],
+///     ..ParamSpace::default()
+/// };
 /// let configs = space.random(4, 42)?;
 /// let search = Search::new(CrossValidation::new(4, 7).threads(2), 2);
 /// let results = search.run_with_progress(&configs, &x, &y, |p| {
