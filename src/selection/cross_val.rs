@@ -91,40 +91,28 @@ fn prepare_given_folds(
 /// that no row is in two sets (or twice in one), and that every test and training set is
 /// non-empty.
 fn folds_from_test_sets(test_sets: &[Vec<usize>], n_rows: usize) -> Result<Vec<Fold>> {
+    let bad = |value: String, reason: String| {
+        Err(Error::param("CrossValidation", "test_sets", value, reason))
+    };
     if test_sets.is_empty() {
-        return Err(Error::param(
-            "CrossValidation",
-            "test_sets",
-            "[]",
-            "give at least one test set",
-        ));
+        return bad("[]".into(), "give at least one test set".into());
     }
     let mut fold_of = vec![usize::MAX; n_rows];
     for (k, set) in test_sets.iter().enumerate() {
         if set.is_empty() {
-            return Err(Error::param(
-                "CrossValidation",
-                "test_sets",
+            return bad(
                 format!("set {k}"),
-                "every test set needs at least one row",
-            ));
+                "every test set needs at least one row".into(),
+            );
         }
         for &i in set {
             let Some(slot) = fold_of.get_mut(i) else {
-                return Err(Error::param(
-                    "CrossValidation",
-                    "test_sets",
-                    format!("row {i} in set {k}"),
-                    format!("row indices must be below the number of rows ({n_rows})"),
-                ));
+                let reason = format!("row indices must be below the number of rows ({n_rows})");
+                return bad(format!("row {i} in set {k}"), reason);
             };
             if *slot != usize::MAX {
-                return Err(Error::param(
-                    "CrossValidation",
-                    "test_sets",
-                    format!("row {i} in set {k}"),
-                    format!("the row is already in test set {}", *slot),
-                ));
+                let reason = format!("the row is already in test set {}", *slot);
+                return bad(format!("row {i} in set {k}"), reason);
             }
             *slot = k;
         }
@@ -133,12 +121,8 @@ fn folds_from_test_sets(test_sets: &[Vec<usize>], n_rows: usize) -> Result<Vec<F
     for (k, set) in test_sets.iter().enumerate() {
         let train: Vec<usize> = (0..n_rows).filter(|&i| fold_of[i] != k).collect();
         if train.is_empty() {
-            return Err(Error::param(
-                "CrossValidation",
-                "test_sets",
-                format!("set {k}"),
-                "a test set cannot hold every row: nothing would be left to train on",
-            ));
+            let reason = "a test set cannot hold every row: nothing would be left to train on";
+            return bad(format!("set {k}"), reason.into());
         }
         let mut test = set.clone();
         test.sort_unstable();
@@ -268,33 +252,26 @@ impl CrossValidation {
     /// `build` returns a fresh compiled model; its seed is replaced by the fold's. The class of
     /// each row, for stratification, is `y > 0.5` for one target column and the arg-max of the
     /// row otherwise. `fit.validation_data` is ignored.
-    pub fn score<'a, F>(
+    pub fn score<'a>(
         &self,
-        build: F,
+        build: impl Fn() -> Result<Sequential> + Sync,
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
         fit: &FitOptions<'_>,
-    ) -> Result<CvScores>
-    where
-        F: Fn() -> Result<Sequential> + Sync,
-    {
+    ) -> Result<CvScores> {
         self.score_with_progress(build, x, y, fit, |_, _| {})
     }
 
     /// [`score`](Self::score), calling `on_fold(fold, accuracy)` as each fold finishes (from the
     /// worker thread that ran it, in completion order).
-    pub fn score_with_progress<'a, F, P>(
+    pub fn score_with_progress<'a>(
         &self,
-        build: F,
+        build: impl Fn() -> Result<Sequential> + Sync,
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
         fit: &FitOptions<'_>,
-        on_fold: P,
-    ) -> Result<CvScores>
-    where
-        F: Fn() -> Result<Sequential> + Sync,
-        P: Fn(usize, f32) + Sync,
-    {
+        on_fold: impl Fn(usize, f32) + Sync,
+    ) -> Result<CvScores> {
         let (x, y) = (x.into(), y.into_targets());
         check_rows("cross-validation", x, y)?;
         let folds = self.splitter.split(&class_labels(y))?;
@@ -331,36 +308,29 @@ impl CrossValidation {
     ///
     /// [`Error::InvalidParameter`] if there is no set, a set is empty, an index is out of range,
     /// a row is in two sets, or a set holds every row; otherwise as [`score`](Self::score).
-    pub fn score_predefined<'a, F>(
+    pub fn score_predefined<'a>(
         &self,
         test_sets: &[Vec<usize>],
-        build: F,
+        build: impl Fn() -> Result<Sequential> + Sync,
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
         fit: &FitOptions<'_>,
-    ) -> Result<CvScores>
-    where
-        F: Fn() -> Result<Sequential> + Sync,
-    {
+    ) -> Result<CvScores> {
         let (x, y) = (x.into(), y.into_targets());
         check_rows("cross-validation", x, y)?;
         let folds = folds_from_test_sets(test_sets, x.nrows())?;
         self.run_folds(&folds, build, x, y, fit, |_, _| {})
     }
 
-    fn run_folds<F, P>(
+    fn run_folds(
         &self,
         folds: &[Fold],
-        build: F,
+        build: impl Fn() -> Result<Sequential> + Sync,
         x: ArrayView2<f32>,
         y: ArrayView2<f32>,
         fit: &FitOptions<'_>,
-        on_fold: P,
-    ) -> Result<CvScores>
-    where
-        F: Fn() -> Result<Sequential> + Sync,
-        P: Fn(usize, f32) + Sync,
-    {
+        on_fold: impl Fn(usize, f32) + Sync,
+    ) -> Result<CvScores> {
         // A model that starts with a Normalization layer carries its own scaler: it is adapted on
         // each training fold and the data is passed raw.
         let adapt = starts_with_normalization(&build()?);
@@ -412,16 +382,13 @@ where
 
 /// Cross-validates `build` on `(x, y)`: shorthand for
 /// `CrossValidation::new(n_splits, seed).score(build, x, y, fit)`.
-pub fn cross_val_score<'a, F>(
-    build: F,
+pub fn cross_val_score<'a>(
+    build: impl Fn() -> Result<Sequential> + Sync,
     x: impl AsArray<'a, f32, Ix2>,
     y: impl IntoTargets<'a>,
     n_splits: usize,
     seed: u64,
     fit: &FitOptions<'_>,
-) -> Result<CvScores>
-where
-    F: Fn() -> Result<Sequential> + Sync,
-{
+) -> Result<CvScores> {
     CrossValidation::new(n_splits, seed).score(build, x, y, fit)
 }
