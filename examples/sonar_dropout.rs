@@ -1,6 +1,8 @@
 //! The tutorial's three sonar experiments: Baseline, Visible (dropout on the inputs) and Hidden
 //! (dropout after each hidden layer), each scored by 10-fold stratified cross-validation with
-//! inputs standardized inside each fold.
+//! inputs standardized inside each fold. The models are written below as the tutorial's Keras
+//! code writes them, one `add` a layer (`ndnet::experiments::SonarExperiment::build` is the
+//! same three chains).
 //!
 //! ```text
 //! cargo run --release --example sonar_dropout
@@ -15,8 +17,10 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use ndnet::Activation::{Relu, Sigmoid};
 use ndnet::datasets::sonar;
 use ndnet::experiments::SonarExperiment;
+use ndnet::prelude::*;
 use ndnet::selection::CrossValidation;
 
 const HELP: &str = "\
@@ -96,6 +100,38 @@ impl Args {
     }
 }
 
+/// The tutorial's models: `create_baseline()` and its two dropout variants. `init` is Keras's
+/// `kernel_initializer='normal'` (N(0, 0.05²)), `maxnorm` its `kernel_constraint=maxnorm(3)`.
+#[rustfmt::skip] // one layer a line, as in the tutorial
+fn build(experiment: SonarExperiment) -> ndnet::Result<Sequential> {
+    let (init, maxnorm) = (Initializer::KERAS_NORMAL, MaxNorm::new(3.0));
+    let mut model = Sequential::new(60);
+    match experiment {
+        SonarExperiment::Baseline => {
+            model.add(Dense::new(60).activation(Relu).kernel_initializer(init))?;
+            model.add(Dense::new(30).activation(Relu).kernel_initializer(init))?;
+            model.add(Dense::new(1).activation(Sigmoid).kernel_initializer(init))?;
+            model.compile(BinaryCrossentropy, Sgd::new(0.01).momentum(0.8))?;
+        }
+        SonarExperiment::Visible => {
+            model.add(Dropout::new(0.2))?;
+            model.add(Dense::new(60).activation(Relu).kernel_initializer(init).kernel_constraint(maxnorm))?;
+            model.add(Dense::new(30).activation(Relu).kernel_initializer(init).kernel_constraint(maxnorm))?;
+            model.add(Dense::new(1).activation(Sigmoid).kernel_initializer(init))?;
+            model.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))?;
+        }
+        SonarExperiment::Hidden => {
+            model.add(Dense::new(60).activation(Relu).kernel_initializer(init).kernel_constraint(maxnorm))?;
+            model.add(Dropout::new(0.2))?;
+            model.add(Dense::new(30).activation(Relu).kernel_initializer(init).kernel_constraint(maxnorm))?;
+            model.add(Dropout::new(0.2))?;
+            model.add(Dense::new(1).activation(Sigmoid).kernel_initializer(init))?;
+            model.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))?;
+        }
+    }
+    Ok(model)
+}
+
 fn main() {
     let args = Args::parse();
     if let Err(e) = run(&args) {
@@ -118,7 +154,7 @@ fn run(args: &Args) -> ndnet::Result<()> {
         Some(one) => vec![one],
         None => SonarExperiment::ALL.to_vec(),
     };
-    let fit = ndnet::FitOptions {
+    let fit = FitOptions {
         epochs: args.epochs,
         batch_size: args.batch_size,
         ..SonarExperiment::fit_options()
@@ -130,7 +166,7 @@ fn run(args: &Args) -> ndnet::Result<()> {
         bar.set_label(experiment.name());
         let start = Instant::now();
         let scores = cv.score_with_progress(
-            || experiment.build(),
+            || build(experiment),
             &data.x,
             &data.y,
             &fit,
