@@ -672,12 +672,33 @@ fn paired_difference_uses_the_corrected_standard_error() {
     assert!((d.std - 0.125f64.sqrt()).abs() < 1e-12);
     assert!((d.corrected_se - 0.1875f64.sqrt()).abs() < 1e-12);
     assert!((d.t() - 0.25 / 0.1875f64.sqrt()).abs() < 1e-12);
+    // In points: +25.00, SE 100 · sqrt(0.1875) = 43.30, t = 0.25 / 0.4330 = 0.58.
+    assert_eq!(
+        d.to_string(),
+        "+25.00 points (corrected paired SE 43.30, t = 0.58)"
+    );
 
     let c = result(2, vec![vec![1.0, 0.5, 0.5]]);
     assert!(matches!(
         paired_difference(&a, &c),
         Err(Error::ShapeMismatch { .. })
     ));
+}
+
+#[test]
+fn a_result_prints_its_mean_std_repeat_means_and_config() {
+    // Scores 1, 0.5 | 0.5, 0.5: mean 0.625, repeat means 0.75 and 0.5 (std as given, 0).
+    let r = result(0, vec![vec![1.0, 0.5], vec![0.5, 0.5]]);
+    assert_eq!(
+        r.to_string(),
+        "62.50% (0.00%), repeat means 75.00 / 50.00: \
+         in 0 hid 0 maxnorm none w 1 lr 0.01 mom 0.8 decay 0 ep 300 bs 16"
+    );
+    let one = result(0, vec![vec![1.0, 0.5]]);
+    assert!(
+        one.to_string().starts_with("75.00% (0.00%): in 0 hid 0"),
+        "{one}"
+    );
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Fold-by-fold comparison of two candidates scored on the same folds.
 
+use std::fmt;
+
 use super::TuningResult;
 use crate::error::{Error, Result};
 
@@ -26,6 +28,20 @@ impl PairedDifference {
     /// `mean / corrected_se`: the corrected resampled t statistic (`n - 1` degrees of freedom).
     pub fn t(&self) -> f64 {
         self.mean / self.corrected_se
+    }
+}
+
+/// `+2.93 points (corrected paired SE 3.16, t = 0.93)`: the mean difference and its corrected
+/// standard error in percentage points (accuracies are fractions), and [`t`](Self::t).
+impl fmt::Display for PairedDifference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:+.2} points (corrected paired SE {:.2}, t = {:.2})",
+            self.mean * 100.0,
+            self.corrected_se * 100.0,
+            self.t()
+        )
     }
 }
 

@@ -151,6 +151,24 @@ impl<C> TuningResult<C> {
     }
 }
 
+/// `87.00% (8.40%), repeat means 88.02 / 85.98: <candidate>`: the mean and population std in
+/// percent as [`CvScores`](super::CvScores) prints them, the repeat means (with more than one
+/// repeat), and the candidate.
+impl<C: fmt::Display> fmt::Display for TuningResult<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2}% ({:.2}%)", self.mean * 100.0, self.std * 100.0)?;
+        if self.repeat_means.len() > 1 {
+            let means: Vec<String> = self
+                .repeat_means
+                .iter()
+                .map(|m| format!("{:.2}", m * 100.0))
+                .collect();
+            write!(f, ", repeat means {}", means.join(" / "))?;
+        }
+        write!(f, ": {}", self.config)
+    }
+}
+
 /// Repeated stratified k-fold cross-validation of many candidates on the same folds.
 ///
 /// Repeat `r` (`0..repeats`) is the cross-validation [`cv.advanced(r)`](CrossValidation::advanced):
