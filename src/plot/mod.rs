@@ -4,8 +4,10 @@
 //! - [`write_learning_curves_svg`] (and [`History::write_svg`](crate::History::write_svg)):
 //!   loss and accuracy per epoch, training against validation, one column per run.
 //! - [`DropoutPlot`]: [`Panel`]s of [`Line`]s in a grid, with an optional [`Reference`] line
-//!   and band drawn in every panel. Search results and the calibration curves of
-//!   [`metrics::calibration`](crate::metrics::calibration) are drawn with it.
+//!   and band drawn in every panel. Search results of the sonar family
+//!   ([`experiments::max_norm_panel`](crate::experiments::max_norm_panel),
+//!   [`experiments::results_line`](crate::experiments::results_line)) and the reliability
+//!   diagrams of [`metrics::calibration`](crate::metrics::calibration) are drawn with it.
 //!
 //! All plots share their chart primitives: one font (`sans-serif`, named by the SVG, so no font
 //! files are needed), one palette, one error for a failed drawing
