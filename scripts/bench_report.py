@@ -40,6 +40,70 @@ def torch_micro():
     return lines[-1] if lines else None
 
 
+def peer(lib):
+    path = os.path.join(OUT, f"peer_{lib}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+KERNEL_SHAPES = [(1024, 1024, 1024), (128, 784, 1024), (128, 1024, 1024), (16, 60, 60)]
+
+
+def kernel_section(c, targets):
+    """The FMA peak and the products of benches/kernels.rs beside torch.mm and NumPy."""
+    peak_ns = c.get(("fma_peak", "avx512", None)) or c.get(("fma_peak", "avx2", None))
+    if not peak_ns:
+        return None
+    lanes = 16 if c.get(("fma_peak", "avx512", None)) else 8
+    peak = 2 * lanes * 100_000 * 12 / peak_ns
+    torch, numpy = peer("torch"), peer("numpy")
+    print("## Matrix products against the core's peak and the best peer\n")
+    print("One thread each, in CPU time of the computing thread (criterion with")
+    print("`CLOCK_THREAD_CPUTIME_ID` for the Rust side, `time.thread_time` for Python's), so a job")
+    print("time-sliced with others' builds is not charged their time; cache pollution by them still")
+    print("counts. Forward: `C = A·B`, `A` (m×k), `B` (k×n). Backward: the two products of a layer")
+    print("whose forward is that one, `Aᵀ·G` and `G·Bᵀ`, on transposed views (ndnet through a linear")
+    print("`Dense` layer's `backward`; both sides zero the weight gradient first, neither adds a bias).\n")
+    print(f"FMA peak of one core (a timed loop of 12 independent {lanes}-lane FMA chains): "
+          f"**{peak:.1f} GFLOP/s**.\n")
+    if numpy and numpy.get("blas"):
+        libs = "; ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')})"
+                         for b in numpy["blas"])
+        print(f"NumPy {numpy.get('version')}: {libs}, run with `OPENBLAS_CORETYPE` and "
+              f"`OPENBLAS_L2_SIZE` unset. PyTorch {torch.get('version') if torch else '–'}, "
+              f"CPU capability {torch.get('cpu_capability') if torch else '–'}.\n")
+    print("| product (m×k×n) | ndnet | matrixmultiply (avx512) | torch.mm (MKL) | NumPy (OpenBLAS) | ndnet / best peer | ndnet % of peak |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for m, k, n in KERNEL_SHAPES:
+        for suffix, factor in (("", 2), ("_backward", 4)):
+            flops = factor * m * k * n
+            ours = c.get((f"gemm_{m}x{k}x{n}", f"ndnet{suffix}", None))
+            mm = c.get((f"gemm_{m}x{k}x{n}", f"matrixmultiply{suffix}", None))
+            key = f"{m}x{k}x{n}" + (" backward" if suffix else "")
+            tg = torch["results"][key]["gflops"] if torch and key in torch.get("results", {}) else None
+            ng = numpy["results"][key]["gflops"] if numpy and key in numpy.get("results", {}) else None
+            if not ours:
+                continue
+            og = flops / ours
+            mg = flops / mm if mm else None
+            peers = [v for v in (mg, tg, ng) if v]
+            best = max(peers) if peers else None
+            f = lambda v: f"{v:.1f}" if v else "–"
+            print(f"| {m}×{k}×{n}{' backward' if suffix else ''} | {og:.1f} | {f(mg)} | {f(tg)} | {f(ng)} | "
+                  f"{f'{og / best:.2f}×' if best else '–'} | {100 * og / peak:.0f}% |")
+            if (m, k, n) == (1024, 1024, 1024) and not suffix:
+                targets.append(("1024³, one thread: ≥ 85% of the FMA peak and ≥ torch.mm",
+                                f"{og:.1f} GFLOP/s = {100 * og / peak:.0f}% of {peak:.1f}"
+                                + (f"; torch.mm {tg:.1f}" if tg else ""),
+                                og >= 0.85 * peak and (tg is None or og >= tg)))
+    print("\nGFLOP/s: 2·m·k·n per product over the median CPU time (criterion's mean for ndnet and")
+    print("matrixmultiply). matrixmultiply runs through ndarray's `general_mat_mul` with its `avx512`")
+    print("feature on (a dependency of the benches).\n")
+    return peak
+
+
 def read(name):
     path = os.path.join(OUT, name)
     return open(path).read().strip() if os.path.exists(path) else None
@@ -68,6 +132,7 @@ def main():
     print("```\n")
 
     targets = []
+    peak = kernel_section(c, targets)
 
     # Sonar networks
     print("## Sonar networks, batch 16\n")
@@ -91,9 +156,9 @@ def main():
     base_step = get("sonar_baseline_b16", "train_step")
     if base_step:
         p = tw(peer[("sonar_baseline_b16", "train_step")])
-        targets.append(("Sonar baseline training step at batch 16 ≤ 10 µs and > 30× PyTorch",
+        targets.append(("Sonar baseline training step at batch 16, one thread, ≤ 5 µs",
                         f"{us(base_step)}" + (f", {p / base_step:.1f}× PyTorch" if p else ""),
-                        base_step <= 10_000 and (p is None or p / base_step > 30)))
+                        base_step <= 5_000))
     epoch = get("sonar_baseline_epoch", "fit_1_epoch_187_rows_b16")
     if epoch:
         print(f"\nOne epoch of the baseline on 187 rows (12 batches, shuffling and gathering included):"
@@ -103,7 +168,7 @@ def main():
     print("## Large network: 784-1024-1024-10, dropout 0.5, softmax + cross-entropy, batch 128\n")
     dot = get("matmul_1024", "ndarray_dot")
     dot_gf = MM_FLOPS / dot if dot else None
-    print("| job | ndnet | GFLOP/s | % of ndarray `.dot()` 1024³ | PyTorch | PyTorch GFLOP/s | PyTorch / ndnet |")
+    print("| job | ndnet | GFLOP/s | % of FMA peak | PyTorch | PyTorch GFLOP/s | PyTorch / ndnet |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     mlp_peer = {"forward_eval": "(c) mlp 784-1024-1024-10 fwd b128 no_grad",
                 "train_step": "(c) mlp 784-1024-1024-10 train step b128"}
@@ -114,14 +179,14 @@ def main():
             continue
         gf = flops / ns
         p = tw(mlp_peer.get(job, ""))
-        print(f"| {job} | {us(ns)} | {gf:.1f} | {f'{100 * gf / dot_gf:.0f}%' if dot_gf else '–'} | "
+        print(f"| {job} | {us(ns)} | {gf:.1f} | {f'{100 * gf / peak:.0f}%' if peak else '–'} | "
               f"{us(p) if p else '–'} | {f'{flops / p:.1f}' if p else '–'} | {f'{p / ns:.1f}×' if p else '–'} |")
-        if job == "train_step" and dot_gf:
-            targets.append(("Large-network step ≥ 90% of the GFLOP/s of a 1024³ `.dot()`, and faster than PyTorch",
-                            f"{gf:.1f} GFLOP/s = {100 * gf / dot_gf:.0f}% of {dot_gf:.1f}"
-                            + (f"; PyTorch {us(p)}" if p else ""),
-                            gf >= 0.9 * dot_gf and (p is None or ns < p)))
-    print("\nFLOPs: 2·in·out per layer per sample forward, three times that for a step.")
+        if job == "train_step":
+            targets.append(("Large-network step, one thread, ≥ 2× PyTorch",
+                            f"{us(ns)}, {gf:.1f} GFLOP/s" + (f"; PyTorch {us(p)}, {p / ns:.2f}×" if p else ""),
+                            p is not None and p / ns >= 2))
+    print("\nFLOPs: 2·in·out per layer per sample forward, three times that for a step. Wall time (criterion's")
+    print("default), unlike the products above: on a loaded machine read the ratio to PyTorch, measured the same way.")
     own = get("matmul_1024", "ndnet_dense_forward")
     step = get("mlp_784_1024_1024_10_b128", "train_step")
     if own and step:
@@ -131,10 +196,10 @@ def main():
               " smaller, transposed products of the backward pass cost the rest.")
     print()
 
-    print("## 1024³ matrix product\n")
+    print("## 1024³ matrix product, wall time, as the networks above\n")
     print("| implementation | time | GFLOP/s |")
     print("|---|---:|---:|")
-    for label, ns in [("ndarray `general_mat_mul` (what `.dot()` runs; matrixmultiply)", dot),
+    for label, ns in [("ndarray `general_mat_mul` (matrixmultiply, its `avx512` feature on in the benches)", dot),
                       ("ndnet kernel (a linear `Dense(1024)` forward on 1024 rows)",
                        get("matmul_1024", "ndnet_dense_forward")),
                       ("PyTorch `torch.mm`", tw("(d) torch.mm 1024^3 f32")),
@@ -158,7 +223,7 @@ def main():
         out = read("sonar_output_1.txt")
         if out:
             print("```text\n" + out + "\n```\n")
-        targets.append(("All three sonar experiments < 1.2 s of CPU time", f"{cpu:.2f} s", cpu < 1.2))
+        targets.append(("All three sonar experiments ≤ 0.6 s of CPU time", f"{cpu:.2f} s", cpu <= 0.6))
     ts = read("torch_sonar.txt")
     if ts:
         m = re.search(r"Total: wall=([\d.]+)s cpu=([\d.]+)s", ts)
