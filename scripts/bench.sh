@@ -9,7 +9,8 @@
 #   SKIP_TORCH_SONAR=1 scripts/bench.sh   # skip PyTorch's sonar run (about 45 CPU-seconds)
 #
 # The Python peers need a venv with torch, numpy and threadpoolctl from PyPI:
-#   python3 -m venv /tmp/venv-torch && /tmp/venv-torch/bin/pip install numpy torch threadpoolctl
+#   python3 -m venv /tmp/venv-torch
+#   /tmp/venv-torch/bin/pip install numpy torch threadpoolctl pandas scikit-learn
 #
 # Environment: SONAR_CSV (or any other way the sonar loader finds the data), TORCH_PYTHON
 # (default /tmp/venv-torch/bin/python), PEER_BENCH_DIR (default ../shared/bench).
