@@ -1,7 +1,9 @@
 //! Forward and backward passes, training steps and a training epoch of the sonar networks and
 //! of a large MLP, plus a 1024³ matrix product as the practical peak of one core.
 //!
-//! `cargo bench` runs them all; `scripts/bench.sh` turns the results into BENCHMARKS.md.
+//! Times are the benchmark thread's CPU time (the networks train on one thread), as in
+//! `kernels.rs`. `cargo bench` runs them all; `scripts/bench.sh` turns the results into
+//! BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -12,6 +14,11 @@ use ndnet::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand_distr::{Distribution, Normal};
+
+mod cpu_time;
+use cpu_time::ThreadCpuTime;
+
+type Crit = Criterion<ThreadCpuTime>;
 
 fn normal(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
     let mut rng = SmallRng::seed_from_u64(seed);
@@ -76,13 +83,7 @@ fn large_mlp() -> Sequential {
 }
 
 /// Forward (eval), forward (train) + backward, and a full training step of one model.
-fn bench_model(
-    c: &mut Criterion,
-    group: &str,
-    mut model: Sequential,
-    x: &Array2<f32>,
-    y: &Array2<f32>,
-) {
+fn bench_model(c: &mut Crit, group: &str, mut model: Sequential, x: &Array2<f32>, y: &Array2<f32>) {
     let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(x.nrows() as u64));
     g.bench_function("forward_eval", |b| {
@@ -99,18 +100,18 @@ fn bench_model(
     g.finish();
 }
 
-fn sonar_nets(c: &mut Criterion) {
+fn sonar_nets(c: &mut Crit) {
     let (x, y) = (normal(16, 60, 1), binary_targets(16));
     bench_model(c, "sonar_baseline_b16", sonar_baseline(60), &x, &y);
     bench_model(c, "sonar_hidden_b16", sonar_hidden(), &x, &y);
 }
 
-fn large_net(c: &mut Criterion) {
+fn large_net(c: &mut Crit) {
     let (x, y) = (normal(128, 784, 2), one_hot(128, 10));
     bench_model(c, "mlp_784_1024_1024_10_b128", large_mlp(), &x, &y);
 }
 
-fn sonar_epoch(c: &mut Criterion) {
+fn sonar_epoch(c: &mut Crit) {
     let (x, y) = (normal(187, 60, 3), binary_targets(187));
     let mut model = sonar_baseline(60);
     let options = FitOptions {
@@ -128,7 +129,7 @@ fn sonar_epoch(c: &mut Criterion) {
 
 /// 1024³ products: ndarray's `general_mat_mul` (what `.dot()` runs), and the same product
 /// through a linear `Dense(1024)` layer's forward pass, which uses ndnet's own kernel.
-fn matmul_peak(c: &mut Criterion) {
+fn matmul_peak(c: &mut Crit) {
     let (a, b) = (normal(1024, 1024, 4), normal(1024, 1024, 5));
     let mut out = Array2::<f32>::zeros((1024, 1024));
     let mut g = c.benchmark_group("matmul_1024");
@@ -149,7 +150,7 @@ fn matmul_peak(c: &mut Criterion) {
     g.finish();
 }
 
-fn batch_scaling(c: &mut Criterion) {
+fn batch_scaling(c: &mut Crit) {
     let mut g = c.benchmark_group("batch_scaling_sonar_baseline");
     for batch in [1usize, 16, 64, 256, 1024] {
         let (x, y) = (normal(batch, 60, 6), binary_targets(batch));
@@ -167,7 +168,7 @@ fn batch_scaling(c: &mut Criterion) {
     g.finish();
 }
 
-fn width_scaling(c: &mut Criterion) {
+fn width_scaling(c: &mut Crit) {
     let mut g = c.benchmark_group("width_scaling_b16");
     let (x, y) = (normal(16, 60, 7), binary_targets(16));
     for hidden in [30usize, 60, 256, 1024, 4096] {
@@ -191,6 +192,7 @@ fn width_scaling(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);

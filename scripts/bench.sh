@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Runs every benchmark and writes BENCHMARKS.md: the criterion benches, the three sonar
-# experiments timed end to end, and (when a Python with torch is available) the PyTorch peer
-# scripts measured in the same sitting.
+# Runs every benchmark and writes BENCHMARKS.md, all in one sitting: the core's FMA peak and the
+# matrix-product kernels (ndnet's and matrixmultiply's with AVX-512, benches/kernels.rs), the
+# same products in PyTorch (torch.mm, MKL) and NumPy (OpenBLAS), the criterion benches of the
+# networks, the three sonar experiments timed end to end, and the PyTorch peer scripts.
 #
 #   scripts/bench.sh                 # all of it
 #   TORCH_PYTHON=/path/to/python scripts/bench.sh
 #   SKIP_TORCH_SONAR=1 scripts/bench.sh   # skip PyTorch's sonar run (about 45 CPU-seconds)
+#
+# The Python peers need a venv with torch, numpy and threadpoolctl from PyPI:
+#   python3 -m venv /tmp/venv-torch
+#   /tmp/venv-torch/bin/pip install numpy torch threadpoolctl pandas scikit-learn
 #
 # Environment: SONAR_CSV (or any other way the sonar loader finds the data), TORCH_PYTHON
 # (default /tmp/venv-torch/bin/python), PEER_BENCH_DIR (default ../shared/bench).
@@ -22,8 +27,24 @@ peers=${PEER_BENCH_DIR:-../shared/bench}
   echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f)$' | xargs)"
   echo "rustc: $(rustc --version)"
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "cpu model: family $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+    "model $(grep -m1 '^model\s*:' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out/machine.txt"
+
+have_py() { [ -x "$py" ] && "$py" -c "import $1" 2>/dev/null; }
+
+# The kernels first, then their peers, close together.
+cargo bench --bench kernels 2>&1 | tee "$out/kernels.txt"
+if have_py torch; then
+  "$py" scripts/peer_gemm.py --lib torch --json "$out/peer_torch.json" | tee "$out/peer_torch.txt"
+fi
+if have_py numpy && have_py threadpoolctl; then
+  # OpenBLAS as it ships: no core type or cache size forced for this command.
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+    "$py" scripts/peer_gemm.py --lib numpy --json "$out/peer_numpy.json" | tee "$out/peer_numpy.txt"
+fi
+echo "load after the kernels: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
 cargo bench --bench forward_backward 2>&1 | tee "$out/criterion.txt"
 
@@ -33,7 +54,7 @@ for i in 1 2 3; do
     ./target/release/examples/sonar_dropout --threads 1 > "$out/sonar_output_$i.txt"
 done
 
-if [ -x "$py" ] && "$py" -c "import torch" 2>/dev/null && [ -d "$peers" ]; then
+if have_py torch && [ -d "$peers" ]; then
   "$py" "$peers/micro_torch.py" --threads 1 --json "$out/torch_micro.json" | tee "$out/torch_micro.txt"
   if [ -z "${SKIP_TORCH_SONAR:-}" ]; then
     (cd "$peers" && "$py" sonar_torch.py --threads 1) | tee "$out/torch_sonar.txt"
@@ -42,5 +63,6 @@ else
   echo "PyTorch not available ($py): the report leaves its columns empty" >&2
 fi
 
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 python3 scripts/bench_report.py "$out" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md" >&2

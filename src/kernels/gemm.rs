@@ -1,17 +1,25 @@
 //! Single-precision matrix product `C = α·A·B + β·C` for the layers' forward and backward passes.
 //!
-//! The SIMD kernels keep an `MR × 2·LANES` tile of `C` in vector registers and stream a panel of
-//! `B` through it, with AVX-512 or AVX2+FMA chosen at run time. Small `B` blocks are read in
-//! place; larger ones (or transposed ones) are first packed into panels in a caller-owned buffer,
-//! which grows once and is then reused, so a product performs no heap allocation after the first
-//! call with a given shape.
+//! The SIMD kernels keep a register tile of `C` (rows × `2·LANES` columns) in vector registers
+//! and stream a panel of `B` through it, with AVX-512 or AVX2+FMA chosen at run time. Two drivers
+//! feed them:
+//!
+//! - a small row-major `B` (a depth block of at most `DIRECT_MAX` floats, the sonar network's
+//!   layers) is read in place, and so is `A`;
+//! - anything else is cache-blocked: per block of `NC` columns and `KC` depths, `B` is packed
+//!   into panels of `2·LANES` columns (a transposed `B`, a layer's `Wᵀ`, through 16 × 16
+//!   register transposes on AVX-512), and per block of rows `A` is packed into groups of `MR`
+//!   rows (14 on AVX-512, 6 on AVX2) unless a depth block of it fits in L1. The panels live in
+//!   a caller-owned buffer, aligned to 64 bytes, which grows once and is then reused, so a
+//!   product performs no heap allocation after the first call with a given shape.
 //!
 //! Without either instruction set, or when the environment variable `NDNET_PORTABLE` is set to
 //! anything but `0` or the empty string when the first product runs, a portable kernel in safe
-//! code runs instead. It allocates nothing and sums in the same order as the SIMD kernels: for
-//! each element, depth blocks of [`KC`] in order, within a block `acc = a·b + acc` with one
-//! rounding (`f32::mul_add`) starting from 0, then `acc·α`, then `c·β + that` with one rounding.
-//! Its results are therefore bitwise those of the SIMD kernels (see the tests below).
+//! code runs instead. It allocates nothing and sums in the same order as the SIMD kernels,
+//! whatever their blocking: for each element, depth blocks of [`KC`] in order, within a block
+//! `acc = a·b + acc` with one rounding (`f32::mul_add`) starting from 0, then `acc·α`, then
+//! `c·β + that` with one rounding (`β` for the first block, 1 after). Its results are therefore
+//! bitwise those of the SIMD kernels (see the tests below).
 
 use std::sync::OnceLock;
 
@@ -297,6 +305,16 @@ mod x86 {
         /// `a · b + c`.
         unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
         unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+        /// Whether [`Simd::transpose16`] is implemented.
+        const TRANSPOSE16: bool = false;
+        /// Copies a 16 × 16 block transposed: `dst[i·dst_ld + j] = src[j·src_ld + i]` for
+        /// `i, j < 16`. Only called when [`Simd::TRANSPOSE16`] is true.
+        ///
+        /// # Safety
+        /// The `src` and `dst` elements named above are readable and writable.
+        unsafe fn transpose16(_src: *const f32, _src_ld: usize, _dst: *mut f32, _dst_ld: usize) {
+            unreachable!("transpose16 without an implementation")
+        }
     }
 
     struct Avx512;
@@ -343,6 +361,51 @@ mod x86 {
         unsafe fn mul(a: __m512, b: __m512) -> __m512 {
             // SAFETY: AVX-512F present.
             unsafe { _mm512_mul_ps(a, b) }
+        }
+        const TRANSPOSE16: bool = true;
+        #[inline(always)]
+        unsafe fn transpose16(src: *const f32, src_ld: usize, dst: *mut f32, dst_ld: usize) {
+            // SAFETY: AVX-512F present; the loads read `src + j·src_ld .. + 16` and the stores
+            // write `dst + i·dst_ld .. + 16` for `i, j < 16` (trait contract). The shuffles
+            // are pure register operations: in-lane pairs, then 64-bit pairs (each 128-bit
+            // lane then holds one element of four rows), then 128-bit lanes twice.
+            unsafe {
+                let r: [__m512; 16] = std::array::from_fn(|j| _mm512_loadu_ps(src.add(j * src_ld)));
+                let mut t = [_mm512_setzero_ps(); 16];
+                for q in 0..8 {
+                    t[2 * q] = _mm512_unpacklo_ps(r[2 * q], r[2 * q + 1]);
+                    t[2 * q + 1] = _mm512_unpackhi_ps(r[2 * q], r[2 * q + 1]);
+                }
+                let pd = _mm512_castps_pd;
+                let ps = _mm512_castpd_ps;
+                let mut u = [_mm512_setzero_ps(); 16];
+                for q in 0..4 {
+                    let (a0, a1, b0, b1) = (t[4 * q], t[4 * q + 1], t[4 * q + 2], t[4 * q + 3]);
+                    u[4 * q] = ps(_mm512_unpacklo_pd(pd(a0), pd(b0)));
+                    u[4 * q + 1] = ps(_mm512_unpackhi_pd(pd(a0), pd(b0)));
+                    u[4 * q + 2] = ps(_mm512_unpacklo_pd(pd(a1), pd(b1)));
+                    u[4 * q + 3] = ps(_mm512_unpackhi_pd(pd(a1), pd(b1)));
+                }
+                // u[4q + e], lane l: element 4l + e of rows 4q..4q + 4.
+                let mut v = [_mm512_setzero_ps(); 16];
+                for h in 0..2 {
+                    for e in 0..4 {
+                        let (a, b) = (u[8 * h + e], u[8 * h + 4 + e]);
+                        v[8 * h + e] = _mm512_shuffle_f32x4::<0x88>(a, b);
+                        v[8 * h + 4 + e] = _mm512_shuffle_f32x4::<0xdd>(a, b);
+                    }
+                }
+                // v[8h + e] lanes: elements e and 8 + e of rows 8h..8h + 4, then of rows
+                // 8h + 4..8h + 8; v[8h + 4 + e] the same for elements 4 + e and 12 + e.
+                for e in 0..8 {
+                    let (a, b) = (v[e], v[8 + e]);
+                    let lo = _mm512_shuffle_f32x4::<0x88>(a, b);
+                    let hi = _mm512_shuffle_f32x4::<0xdd>(a, b);
+                    // `lo` is element `e` of all 16 rows, `hi` element `e + 8`.
+                    _mm512_storeu_ps(dst.add(e * dst_ld), lo);
+                    _mm512_storeu_ps(dst.add((e + 8) * dst_ld), hi);
+                }
+            }
         }
     }
 
@@ -581,106 +644,388 @@ mod x86 {
         }
     }
 
-    /// Blocked product: for each depth block, each panel of `NR = 2·LANES` columns of `B`
-    /// (read in place or packed into `pack`) is swept by all row tiles of `A`.
+    /// Product of a small `B` read in place: for each depth block, each panel of
+    /// `NR = 2·LANES` columns of `B` is swept by all row tiles of `A`, read in place too.
     ///
     /// # Safety
     /// The instruction set of `S` is present; `g` comes from `Args::new` for views borrowed for
-    /// the duration of the call; `MR <= 12` (the tail tiles have at most 11 rows).
+    /// the duration of the call, with `g.b_cs == 1`; `MR <= 12` (the tail tiles have at most
+    /// 11 rows).
     #[inline(always)]
-    unsafe fn driver<S: Simd, const MR: usize>(g: &Args, pack: &mut Vec<f32>) {
+    unsafe fn direct<S: Simd, const MR: usize>(g: &Args) {
         let nr_full = 2 * S::LANES;
         let panels = g.n.div_ceil(nr_full);
         let mut p0 = 0;
         while p0 < g.k {
             let kc = KC.min(g.k - p0);
             let beta = if p0 == 0 { g.beta } else { 1.0 };
-            let direct = g.b_cs == 1 && kc * g.n <= DIRECT_MAX;
-            if !direct {
-                let len = panels * kc * nr_full;
-                if pack.len() < len {
-                    pack.resize(len, 0.0);
-                }
-                for p in 0..panels {
-                    let j0 = p * nr_full;
-                    let nr = nr_full.min(g.n - j0);
-                    let dst = &mut pack[p * kc * nr_full..(p + 1) * kc * nr_full];
-                    if g.b_rs == 1 && g.b_cs != 1 {
-                        // B is a transposed row-major matrix (a layer's Wᵀ): read each of its
-                        // columns, a contiguous row of W, and scatter it down the panel.
-                        if nr < nr_full {
-                            dst.fill(0.0);
-                        }
-                        for jj in 0..nr {
-                            // SAFETY: row `p0 < k` and column `j0 + jj < n` lie inside `B`
-                            // (`b_rs == 1`).
-                            let src = unsafe { g.b.add(p0 + (j0 + jj) * g.b_cs) };
-                            for kk in 0..kc {
-                                // SAFETY: row `p0 + kk < k` of the same column.
-                                dst[kk * nr_full + jj] = unsafe { *src.add(kk) };
-                            }
-                        }
-                        continue;
-                    }
-                    for (kk, row) in dst.chunks_exact_mut(nr_full).enumerate() {
-                        // SAFETY: row `p0 + kk < k` and column `j0 < n` lie inside `B`.
-                        let src = unsafe { g.b.add((p0 + kk) * g.b_rs + j0 * g.b_cs) };
-                        for (jj, d) in row.iter_mut().enumerate() {
-                            *d = if jj < nr {
-                                // SAFETY: column `j0 + jj < n` of the same row.
-                                unsafe { *src.add(jj * g.b_cs) }
-                            } else {
-                                0.0
-                            };
-                        }
-                    }
-                }
-            }
             // SAFETY: depth `p0 < k` of row 0 lies inside `A` (`m > 0`).
             let a = unsafe { g.a.add(p0 * g.a_cs) };
             for p in 0..panels {
                 let j0 = p * nr_full;
-                let nr = nr_full.min(g.n - j0);
-                let panel = if direct {
-                    Panel {
-                        // SAFETY: row `p0 < k`, column `j0 < n` lies inside `B`; with
-                        // `b_cs == 1` its `kc` rows of `nr` columns are readable.
-                        ptr: unsafe { g.b.add(p0 * g.b_rs + j0) },
-                        ldb: g.b_rs,
-                        nr,
-                        padded: false,
-                    }
-                } else {
-                    Panel {
-                        ptr: pack[p * kc * nr_full..].as_ptr(),
-                        ldb: nr_full,
-                        nr,
-                        padded: true,
-                    }
+                let panel = Panel {
+                    // SAFETY: row `p0 < k`, column `j0 < n` lies inside `B`; with `b_cs == 1`
+                    // its `kc` rows of `nr` columns are readable.
+                    ptr: unsafe { g.b.add(p0 * g.b_rs + j0) },
+                    ldb: g.b_rs,
+                    nr: nr_full.min(g.n - j0),
+                    padded: false,
                 };
-                // SAFETY: `a` and `panel` are as `rows_nv` requires (the packed panel holds
-                // `kc` rows of `nr_full` floats); column `j0 < n` of row 0 lies inside `C`,
-                // whose rows have `nr` columns from there.
+                // SAFETY: `a` and `panel` are as `rows_nv` requires; column `j0 < n` of row 0
+                // lies inside `C`, whose rows have `nr` columns from there.
                 unsafe { rows::<S, MR>(g, kc, a, panel, beta, g.c.add(j0)) };
             }
             p0 += kc;
         }
     }
 
+    /// `C[MR × cols] = α · Ã · B̃ + β · C` for one register tile of the packed product: `Ã`
+    /// holds `kc` groups of `STEP` floats (the tile's `MR <= STEP` rows first in each), `B̃`
+    /// holds `kc` rows of `2·LANES` floats. The sums are those of [`kernel`]: per element,
+    /// `acc = a·b + acc` from 0 over the block, then `acc·α`, then `c·β + that`.
+    ///
+    /// # Safety
+    /// The instruction set of `S` is present; `a..a + kc·STEP` and `b..b + kc·2·LANES` are
+    /// readable; `c + r·c_rs + j` (`r < MR`, `j < cols`) is writable; `0 < cols <= NV·LANES`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_packed<S: Simd, const MR: usize, const NV: usize, const STEP: usize>(
+        kc: usize,
+        a: *const f32,
+        b: *const f32,
+        alpha: f32,
+        beta: f32,
+        c: *mut f32,
+        c_rs: usize,
+        cols: usize,
+    ) {
+        let l = S::LANES;
+        // SAFETY: the loads read `B̃` row `p < kc` at columns `< 2·LANES` and `Ã` group
+        // `p < kc` at rows `< MR <= STEP`; `C` is read and written at rows `r < MR`, columns
+        // `< cols`. The running pointers advance with `wrapping_add`, so the step past the last
+        // group is never dereferenced.
+        unsafe {
+            // The tile of `C` is read at the end: fetch its lines now, while the sums run (a
+            // prefetch never faults; the addresses are those the end reads and writes).
+            for r in 0..MR {
+                let cp = c.wrapping_add(r * c_rs);
+                _mm_prefetch::<_MM_HINT_T0>(cp as *const i8);
+                if NV == 2 && cols > l {
+                    _mm_prefetch::<_MM_HINT_T0>(cp.wrapping_add(l) as *const i8);
+                }
+            }
+            let mut acc0 = [S::zero(); MR];
+            let mut acc1 = [S::zero(); MR];
+            let mut bp = b;
+            let mut ap = a;
+            for _ in 0..kc {
+                let b0 = S::load(bp);
+                let b1 = if NV == 2 { S::load(bp.add(l)) } else { b0 };
+                for r in 0..MR {
+                    let av = S::splat(*ap.add(r));
+                    acc0[r] = S::fma(av, b0, acc0[r]);
+                    if NV == 2 {
+                        acc1[r] = S::fma(av, b1, acc1[r]);
+                    }
+                }
+                bp = bp.wrapping_add(2 * l);
+                ap = ap.wrapping_add(STEP);
+            }
+            let va = S::splat(alpha);
+            let vb = S::splat(beta);
+            let n0 = cols.min(l);
+            let n1 = cols.saturating_sub(l);
+            for r in 0..MR {
+                let cp = c.add(r * c_rs);
+                let mut v0 = S::mul(acc0[r], va);
+                if NV == 2 && n1 > 0 {
+                    let mut v1 = S::mul(acc1[r], va);
+                    if beta != 0.0 {
+                        v0 = S::fma(S::load(cp), vb, v0);
+                        v1 = if n1 == l {
+                            S::fma(S::load(cp.add(l)), vb, v1)
+                        } else {
+                            S::fma(S::load_partial(cp.add(l), n1), vb, v1)
+                        };
+                    }
+                    S::store(cp, v0);
+                    if n1 == l {
+                        S::store(cp.add(l), v1);
+                    } else {
+                        S::store_partial(cp.add(l), v1, n1);
+                    }
+                } else if n0 == l {
+                    if beta != 0.0 {
+                        v0 = S::fma(S::load(cp), vb, v0);
+                    }
+                    S::store(cp, v0);
+                } else {
+                    if beta != 0.0 {
+                        v0 = S::fma(S::load_partial(cp, n0), vb, v0);
+                    }
+                    S::store_partial(cp, v0, n0);
+                }
+            }
+        }
+    }
+
+    /// Packs depths `p0..p0 + kc` of rows `i0..i0 + mc` of `A` into groups of `MR` rows:
+    /// row `i0 + q·MR + r`, depth `p0 + p` goes to `dst[q·MR·kc + p·MR + r]`. The slots of
+    /// rows past `i0 + mc` in the last group are left as they are (the tail tiles never read
+    /// them).
+    ///
+    /// # Safety
+    /// `g` comes from `Args::new` for live views; `i0 + mc <= m`, `p0 + kc <= k`;
+    /// `dst.len() >= mc.div_ceil(MR)·MR·kc`.
+    #[inline(always)]
+    unsafe fn pack_a<const MR: usize>(
+        g: &Args,
+        i0: usize,
+        mc: usize,
+        p0: usize,
+        kc: usize,
+        dst: &mut [f32],
+    ) {
+        for q in 0..mc.div_ceil(MR) {
+            let rows = MR.min(mc - q * MR);
+            let panel = &mut dst[q * MR * kc..(q + 1) * MR * kc];
+            let row0 = i0 + q * MR;
+            if g.a_rs == 1 {
+                // Aᵀ of a row-major matrix (a layer's input in the weight gradient): the rows
+                // of one depth are contiguous.
+                for (p, group) in panel.chunks_exact_mut(MR).enumerate() {
+                    // SAFETY: rows `row0..row0 + rows <= m`, depth `p0 + p < k`, inside `A`.
+                    let src = unsafe { g.a.add((p0 + p) * g.a_cs + row0) };
+                    for (r, d) in group[..rows].iter_mut().enumerate() {
+                        // SAFETY: as above, row `row0 + r`.
+                        *d = unsafe { *src.add(r) };
+                    }
+                }
+            } else {
+                for r in 0..rows {
+                    // SAFETY: row `row0 + r < m`, depth `p0 < k`, inside `A`.
+                    let src = unsafe { g.a.add((row0 + r) * g.a_rs + p0 * g.a_cs) };
+                    for p in 0..kc {
+                        // SAFETY: depth `p0 + p < k` of the same row.
+                        panel[p * MR + r] = unsafe { *src.add(p * g.a_cs) };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Packs depths `p0..p0 + kc` of columns `j0..j0 + nc` of `B` into panels of `NR`
+    /// columns: column `j0 + q·NR + j`, depth `p0 + p` goes to `dst[q·NR·kc + p·NR + j]`, and
+    /// the columns past `j0 + nc` in the last panel are zeros.
+    ///
+    /// # Safety
+    /// The instruction set of `S` is present; `g` comes from `Args::new` for live views;
+    /// `j0 + nc <= n`, `p0 + kc <= k`; `dst.len() >= nc.div_ceil(NR)·NR·kc`; `NR >= 16`.
+    #[inline(always)]
+    unsafe fn pack_b<S: Simd, const NR: usize>(
+        g: &Args,
+        j0: usize,
+        nc: usize,
+        p0: usize,
+        kc: usize,
+        dst: &mut [f32],
+    ) {
+        for q in 0..nc.div_ceil(NR) {
+            let col0 = j0 + q * NR;
+            let cols = NR.min(j0 + nc - col0);
+            let panel = &mut dst[q * NR * kc..(q + 1) * NR * kc];
+            if g.b_cs == 1 {
+                for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+                    // SAFETY: row `p0 + p < k`, columns `col0..col0 + cols <= n`, inside `B`.
+                    let src = unsafe {
+                        std::slice::from_raw_parts(g.b.add((p0 + p) * g.b_rs + col0), cols)
+                    };
+                    row[..cols].copy_from_slice(src);
+                    row[cols..].fill(0.0);
+                }
+            } else {
+                if cols < NR {
+                    panel.fill(0.0);
+                }
+                let (mut p_done, mut j_done) = (0, 0);
+                if S::TRANSPOSE16 && g.b_rs == 1 {
+                    // Bᵀ of a row-major matrix (a layer's kernel in the input gradient): each
+                    // column of `B` is contiguous; 16 × 16 blocks are transposed in registers.
+                    (p_done, j_done) = (kc / 16 * 16, cols / 16 * 16);
+                    for jb in (0..j_done).step_by(16) {
+                        for pb in (0..p_done).step_by(16) {
+                            // SAFETY: columns `col0 + jb .. + 16 <= n` and depths
+                            // `p0 + pb .. + 16 <= k` lie inside `B` (`b_rs == 1`); the panel
+                            // holds rows `pb .. pb + 16 <= kc` of `NR >= jb + 16` floats.
+                            unsafe {
+                                let src = g.b.add(p0 + pb + (col0 + jb) * g.b_cs);
+                                let dst = panel.as_mut_ptr().add(pb * NR + jb);
+                                S::transpose16(src, g.b_cs, dst, NR);
+                            }
+                        }
+                    }
+                }
+                for j in 0..cols {
+                    // SAFETY: column `col0 + j < n`, depth `p0 < k`, inside `B`.
+                    let src = unsafe { g.b.add(p0 * g.b_rs + (col0 + j) * g.b_cs) };
+                    let from = if j < j_done { p_done } else { 0 };
+                    for p in from..kc {
+                        // SAFETY: depth `p0 + p < k` of the same column.
+                        panel[p * NR + j] = unsafe { *src.add(p * g.b_rs) };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Columns of `C` per block of the packed product (`B̃` is `KC × NC`, 1 MiB, in L2).
+    const NC: usize = 1024;
+    /// Row tiles per block of the packed product (`Ã` is `MC_TILES·MR × KC`).
+    const MC_TILES: usize = 12;
+
+    /// Floats of scratch [`packed`] needs for a product: `B̃`, `Ã` and the alignment slack.
+    fn packed_len<const MR: usize, const NR: usize>(g: &Args) -> usize {
+        let kc = KC.min(g.k);
+        let b = NC.min(g.n).div_ceil(NR) * NR * kc;
+        let a = (MC_TILES * MR).min(g.m).div_ceil(MR) * MR * kc;
+        b + a + 16
+    }
+
+    /// Cache-blocked product on packed operands: for each block of `NC` columns and each
+    /// depth block of `KC`, `B` is packed into panels of `NR = 2·LANES` columns; for each block
+    /// of `MC_TILES·MR` rows `A` is packed into groups of `MR` rows; then each panel of `B̃`
+    /// (in L1) is swept by the row tiles of `Ã` (in L2). Both live in `pack`, aligned to 64
+    /// bytes. A small `A` (`m·KC <= DIRECT_MAX`) is not packed: the row tiles of `MRD` rows
+    /// read it in place. Per element of `C` the sums are those of [`direct`] and of the
+    /// portable kernel.
+    ///
+    /// # Safety
+    /// The instruction set of `S` is present; `g` comes from `Args::new` for views borrowed for
+    /// the duration of the call; `NR == 2·S::LANES`; `MR <= 14` (the tails have at most 13
+    /// rows); `MRD <= 12`.
+    #[inline(always)]
+    unsafe fn packed<S: Simd, const MR: usize, const NR: usize, const MRD: usize>(
+        g: &Args,
+        pack: &mut Vec<f32>,
+    ) {
+        debug_assert_eq!(NR, 2 * S::LANES);
+        // A small `A` (a depth block of it fits in L1) is read in place, as by `direct`.
+        let packs_a = g.m * KC.min(g.k) > DIRECT_MAX;
+        let len = packed_len::<MR, NR>(g);
+        if pack.len() < len {
+            pack.resize(len, 0.0);
+        }
+        let off = pack.as_ptr().align_offset(64).min(16);
+        let kc_max = KC.min(g.k);
+        let b_len = NC.min(g.n).div_ceil(NR) * NR * kc_max;
+        let (bt, at) = pack[off..len - 16 + off].split_at_mut(b_len);
+        let mc_max = MC_TILES * MR;
+        let mut j0 = 0;
+        while j0 < g.n {
+            let nc = NC.min(g.n - j0);
+            let mut p0 = 0;
+            while p0 < g.k {
+                let kc = KC.min(g.k - p0);
+                let beta = if p0 == 0 { g.beta } else { 1.0 };
+                // SAFETY: `j0 + nc <= n`, `p0 + kc <= k`, and `bt` holds
+                // `NC.min(n).div_ceil(NR)·NR·KC.min(k)` floats, at least what the block needs.
+                unsafe { pack_b::<S, NR>(g, j0, nc, p0, kc, bt) };
+                if !packs_a {
+                    // SAFETY: depth `p0 < k` of row 0 lies inside `A` (`m > 0`).
+                    let a = unsafe { g.a.add(p0 * g.a_cs) };
+                    for q in 0..nc.div_ceil(NR) {
+                        let col = j0 + q * NR;
+                        let panel = Panel {
+                            ptr: bt[q * NR * kc..].as_ptr(),
+                            ldb: NR,
+                            nr: NR.min(g.n - col),
+                            padded: true,
+                        };
+                        // SAFETY: `a` is as `rows_nv` requires; the panel holds `kc` rows of
+                        // `NR = 2·LANES` floats, zeros past `nr`; column `col < n` of row 0
+                        // lies inside `C`, whose rows have `nr` columns from there.
+                        unsafe { rows::<S, MRD>(g, kc, a, panel, beta, g.c.add(col)) };
+                    }
+                    p0 += kc;
+                    continue;
+                }
+                let mut i0 = 0;
+                while i0 < g.m {
+                    let mc = mc_max.min(g.m - i0);
+                    // SAFETY: as above for `A`: `at` holds `mc_max.min(m)` rows rounded up to
+                    // `MR`, times `KC.min(k)`.
+                    unsafe { pack_a::<MR>(g, i0, mc, p0, kc, at) };
+                    for q in 0..nc.div_ceil(NR) {
+                        let col = j0 + q * NR;
+                        let cols = NR.min(g.n - col);
+                        let bp = bt[q * NR * kc..].as_ptr();
+                        for t in 0..mc.div_ceil(MR) {
+                            let row = i0 + t * MR;
+                            let rows = MR.min(g.m - row);
+                            let ap = at[t * MR * kc..].as_ptr();
+                            // SAFETY: `row < m` and `col < n`, so the tile's corner lies inside
+                            // `C`; its `rows` rows and `cols` columns from there are inside too.
+                            let cp = unsafe { g.c.add(row * g.c_rs + col) };
+                            // SAFETY: `ap` holds `kc` groups of `MR` floats (the first `rows`
+                            // written by `pack_a`), `bp` `kc` rows of `NR` floats; `C` as
+                            // above; `0 < cols <= NR`, and `NV = 1` only for `cols <= LANES`.
+                            unsafe {
+                                macro_rules! tile {
+                                    ($nv:literal, $($r:literal)*) => {
+                                        match rows {
+                                            $($r => kernel_packed::<S, $r, $nv, MR>(
+                                                kc, ap, bp, g.alpha, beta, cp, g.c_rs, cols),)*
+                                            _ => kernel_packed::<S, MR, $nv, MR>(
+                                                kc, ap, bp, g.alpha, beta, cp, g.c_rs, cols),
+                                        }
+                                    };
+                                }
+                                if cols > S::LANES {
+                                    tile!(2, 1 2 3 4 5 6 7 8 9 10 11 12 13)
+                                } else {
+                                    tile!(1, 1 2 3 4 5 6 7 8 9 10 11 12 13)
+                                }
+                            }
+                        }
+                    }
+                    i0 += mc;
+                }
+                p0 += kc;
+            }
+            j0 += nc;
+        }
+    }
+
+    /// Whether a product reads `B` in place ([`direct`]) rather than packing both operands
+    /// ([`packed`]): a row-major `B` whose depth blocks fit in L1.
+    fn reads_in_place(g: &Args) -> bool {
+        g.b_cs == 1 && KC.min(g.k) * g.n <= DIRECT_MAX
+    }
+
     /// # Safety
     /// The CPU supports AVX-512F; `g` comes from `Args::new` for live views.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn gemm_avx512(g: &Args, pack: &mut Vec<f32>) {
-        // SAFETY: the caller's guarantees; MR = 12.
-        unsafe { driver::<Avx512, 12>(g, pack) }
+        if reads_in_place(g) {
+            // SAFETY: the caller's guarantees; `b_cs == 1`; MR = 12.
+            unsafe { direct::<Avx512, 12>(g) }
+        } else {
+            // SAFETY: the caller's guarantees; NR = 2·16; MR = 14; MRD = 12.
+            unsafe { packed::<Avx512, 14, 32, 12>(g, pack) }
+        }
     }
 
     /// # Safety
     /// The CPU supports AVX2 and FMA; `g` comes from `Args::new` for live views.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn gemm_avx2(g: &Args, pack: &mut Vec<f32>) {
-        // SAFETY: the caller's guarantees; MR = 6.
-        unsafe { driver::<Avx2, 6>(g, pack) }
+        if reads_in_place(g) {
+            // SAFETY: the caller's guarantees; `b_cs == 1`; MR = 6.
+            unsafe { direct::<Avx2, 6>(g) }
+        } else {
+            // SAFETY: the caller's guarantees; NR = 2·8; MR = 6; MRD = 6.
+            unsafe { packed::<Avx2, 6, 16, 6>(g, pack) }
+        }
     }
 }
 
@@ -713,7 +1058,7 @@ mod tests {
         })
     }
 
-    const SHAPES: [(usize, usize, usize); 13] = [
+    const SHAPES: [(usize, usize, usize); 15] = [
         (1, 1, 1),
         (3, 5, 7),
         (16, 60, 60),
@@ -727,6 +1072,10 @@ mod tests {
         (13, 20, 48),
         (14, 33, 8),
         (3, 600, 130),
+        // Packed operands over several row blocks (`MC_TILES·14 = 168`) and column blocks
+        // (`NC = 1024`), with tails in both.
+        (180, 40, 1030),
+        (130, 530, 50),
     ];
 
     /// Every path this CPU can run.
