@@ -144,6 +144,37 @@ fn elementwise_gradient(
     }
 }
 
+/// The loss of an element-wise loss: `Σ_i w_i · mean_j l(p_ij, y_ij) / rows` (each sum in f64),
+/// after the shape checks.
+fn elementwise_loss(
+    loss: &str,
+    pred: ArrayView2<f32>,
+    target: ArrayView2<f32>,
+    weights: Option<ArrayView1<f32>>,
+    l: impl Fn(f32, f32) -> f64,
+) -> Result<f32> {
+    check_shapes(loss, &pred, &target, weights.as_ref(), None)?;
+    let cols = pred.ncols().max(1) as f64;
+    Ok(weighted_mean(pred, target, weights, |p_row, y_row| {
+        let s: f64 = p_row.iter().zip(y_row.iter()).map(|(&p, &y)| l(p, y)).sum();
+        s / cols
+    }))
+}
+
+/// The tail the element-wise gradients share: the shape checks, `grad[i, j] = d(p, y) · w_i / n`
+/// and the batch loss of `loss`.
+fn gradient_and_loss(
+    loss: &dyn Loss,
+    (pred, target, weights): (ArrayView2<f32>, ArrayView2<f32>, Option<ArrayView1<f32>>),
+    n: usize,
+    grad: ArrayViewMut2<f32>,
+    d: impl Fn(f32, f32) -> f32,
+) -> Result<f32> {
+    check_shapes(loss.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
+    elementwise_gradient(pred, target, weights, n, grad, d);
+    loss.loss(pred, target, weights)
+}
+
 fn check_range(loss: &str, target: ArrayView2<f32>, lo: f32, hi: f32) -> Result<()> {
     for ((row, column), &value) in target.indexed_iter() {
         if !(value >= lo && value <= hi) {
@@ -198,20 +229,11 @@ impl Loss for BinaryCrossentropy {
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
     ) -> Result<f32> {
-        check_shapes(self.name(), &pred, &target, weights.as_ref(), None)?;
-        let cols = pred.ncols().max(1) as f64;
-        Ok(weighted_mean(pred, target, weights, |p_row, y_row| {
-            let s: f64 = p_row
-                .iter()
-                .zip(y_row.iter())
-                .map(|(&p, &y)| {
-                    let p = p.clamp(EPSILON, 1.0 - EPSILON) as f64;
-                    let y = y as f64;
-                    -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
-                })
-                .sum();
-            s / cols
-        }))
+        elementwise_loss(self.name(), pred, target, weights, |p, y| {
+            let p = p.clamp(EPSILON, 1.0 - EPSILON) as f64;
+            let y = y as f64;
+            -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+        })
     }
 
     fn gradient(
@@ -222,9 +244,8 @@ impl Loss for BinaryCrossentropy {
         fused: bool,
         grad: ArrayViewMut2<f32>,
     ) -> Result<f32> {
-        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
         let n = pred.nrows() * pred.ncols();
-        elementwise_gradient(pred, target, weights, n, grad, |p, y| {
+        gradient_and_loss(self, (pred, target, weights), n, grad, |p, y| {
             if !(EPSILON..=1.0 - EPSILON).contains(&p) {
                 0.0
             } else if fused {
@@ -232,8 +253,7 @@ impl Loss for BinaryCrossentropy {
             } else {
                 (p - y) / (p * (1.0 - p))
             }
-        });
-        self.loss(pred, target, weights)
+        })
     }
 }
 
@@ -300,10 +320,8 @@ impl Loss for BinaryCrossentropyFromLogits {
         if !fused {
             return BinaryCrossentropy.gradient(pred, target, weights, fused, grad);
         }
-        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
         let n = pred.nrows() * pred.ncols();
-        elementwise_gradient(pred, target, weights, n, grad, |p, y| p - y);
-        self.loss(pred, target, weights)
+        gradient_and_loss(self, (pred, target, weights), n, grad, |p, y| p - y)
     }
 }
 
@@ -369,11 +387,11 @@ impl Loss for CategoricalCrossentropy {
         fused: bool,
         mut grad: ArrayViewMut2<f32>,
     ) -> Result<f32> {
-        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
         if fused {
-            elementwise_gradient(pred, target, weights, pred.nrows(), grad, |p, y| p - y);
-            return self.loss(pred, target, weights);
+            let n = pred.nrows();
+            return gradient_and_loss(self, (pred, target, weights), n, grad, |p, y| p - y);
         }
+        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
         let n = pred.nrows().max(1) as f32;
         for (i, mut g_row) in grad.outer_iter_mut().enumerate() {
             let scale = weight(weights, i) / n;
@@ -419,16 +437,9 @@ impl Loss for MeanSquaredError {
         target: ArrayView2<f32>,
         weights: Option<ArrayView1<f32>>,
     ) -> Result<f32> {
-        check_shapes(self.name(), &pred, &target, weights.as_ref(), None)?;
-        let cols = pred.ncols().max(1) as f64;
-        Ok(weighted_mean(pred, target, weights, |p_row, y_row| {
-            let s: f64 = p_row
-                .iter()
-                .zip(y_row.iter())
-                .map(|(&p, &y)| ((p - y) as f64).powi(2))
-                .sum();
-            s / cols
-        }))
+        elementwise_loss(self.name(), pred, target, weights, |p, y| {
+            ((p - y) as f64).powi(2)
+        })
     }
 
     fn gradient(
@@ -439,10 +450,8 @@ impl Loss for MeanSquaredError {
         _fused: bool,
         grad: ArrayViewMut2<f32>,
     ) -> Result<f32> {
-        check_shapes(self.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
         let n = pred.nrows() * pred.ncols();
-        elementwise_gradient(pred, target, weights, n, grad, |p, y| 2.0 * (p - y));
-        self.loss(pred, target, weights)
+        gradient_and_loss(self, (pred, target, weights), n, grad, |p, y| 2.0 * (p - y))
     }
 }
 

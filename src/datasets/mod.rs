@@ -88,13 +88,8 @@ pub fn download_file(url: &str, dest: &Path, expected_sha256: &str) -> Result<()
     use sha2::Digest;
     use std::io::Read;
 
-    let dir = crate::atomic_file::parent_dir(dest);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let mut temp = crate::atomic_file::TempFile::beside(dest)?;
-
-    let fail =
-        |reason: String| Error::DataUnavailable(format!("downloading {url} failed: {reason}"));
-    let mut response = get(url)?;
+    let (mut temp, mut response) = begin_download(url, dest)?;
+    let fail = |reason: String| download_failed(url, reason);
     let mut reader = response
         .body_mut()
         .with_config()
@@ -146,12 +141,8 @@ pub(crate) fn download_checked(
     check: impl FnOnce(&[u8]) -> Result<()>,
 ) -> Result<()> {
     use std::io::Read;
-    let dir = crate::atomic_file::parent_dir(dest);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let mut temp = crate::atomic_file::TempFile::beside(dest)?;
-    let fail =
-        |reason: String| Error::DataUnavailable(format!("downloading {url} failed: {reason}"));
-    let mut response = get(url)?;
+    let (mut temp, mut response) = begin_download(url, dest)?;
+    let fail = |reason: String| download_failed(url, reason);
     let mut body = Vec::new();
     response
         .body_mut()
@@ -176,12 +167,33 @@ pub(crate) fn download_checked(
     download_file(url, dest, "")
 }
 
+/// What both downloads start with: `dest`'s folder created, a temporary file beside `dest`, and
+/// the server's answer to the GET of `url`.
+#[cfg(feature = "download")]
+fn begin_download(
+    url: &str,
+    dest: &Path,
+) -> Result<(
+    crate::atomic_file::TempFile,
+    ureq::http::Response<ureq::Body>,
+)> {
+    let dir = crate::atomic_file::parent_dir(dest);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let temp = crate::atomic_file::TempFile::beside(dest)?;
+    Ok((temp, get(url)?))
+}
+
+/// The error of a failed download of `url`.
+#[cfg(feature = "download")]
+fn download_failed(url: &str, reason: String) -> Error {
+    Error::DataUnavailable(format!("downloading {url} failed: {reason}"))
+}
+
 /// A GET request with the download timeouts; an error unless the server answers 200.
 #[cfg(feature = "download")]
 fn get(url: &str) -> Result<ureq::http::Response<ureq::Body>> {
     use std::time::Duration;
-    let fail =
-        |reason: String| Error::DataUnavailable(format!("downloading {url} failed: {reason}"));
+    let fail = |reason: String| download_failed(url, reason);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(CONNECT_TIMEOUT_SECS)))
         .timeout_global(Some(Duration::from_secs(DOWNLOAD_TIMEOUT_SECS)))

@@ -31,29 +31,29 @@ use crate::kernels::elementwise::zip3;
 /// assert_eq!(model.predict(&x)?, x); // inference: identity
 /// # Ok::<(), ndnet::Error>(())
 /// ```
+pub type Dropout = Noise<Bernoulli>;
+
+/// The noise of [`Dropout`]: a Bernoulli keep mask scaled by `1 / (1 - rate)`.
 #[derive(Debug, Clone)]
-pub struct Dropout {
+pub struct Bernoulli {
     rate: f32,
     threshold: u64,
     scale: f32,
-    /// The generator and the scaled mask `m / (1 - rate)` of the last sampling pass.
-    noise: NoiseBuffer,
 }
 
 impl Dropout {
     /// Dropout with the given drop probability.
     pub fn new(rate: f32) -> Self {
-        Dropout {
+        Noise::with_kind(Bernoulli {
             rate,
             threshold: 0,
             scale: 1.0,
-            noise: NoiseBuffer::new(),
-        }
+        })
     }
 
     /// The drop probability.
     pub fn rate(&self) -> f32 {
-        self.rate
+        self.kind.rate
     }
 
     /// Changes the drop probability, e.g. during training (annealed dropout; see
@@ -73,11 +73,46 @@ impl Dropout {
     ///
     /// [`Error::InvalidParameter`] unless `rate` is in `[0, 1)`; the rate is then unchanged.
     pub fn set_rate(&mut self, rate: f32) -> Result<()> {
-        check_rate("Dropout", rate)?;
+        self.kind.set_rate(rate)
+    }
+}
+
+impl Bernoulli {
+    fn set_rate(&mut self, rate: f32) -> Result<()> {
+        check_rate(Self::NAME, rate)?;
         self.rate = rate;
         self.threshold = drop_threshold(rate);
         self.scale = 1.0 / (1.0 - rate);
         Ok(())
+    }
+}
+
+impl NoiseKind for Bernoulli {
+    const NAME: &'static str = "Dropout";
+
+    fn prepare(&mut self) -> Result<()> {
+        self.set_rate(self.rate)
+    }
+
+    fn samples(&self, mode: Mode) -> bool {
+        mode.samples_dropout() && self.rate > 0.0
+    }
+
+    fn draw(&self, rng: &mut SmallRng, mask: ArrayViewMut2<f32>) {
+        fill_mask(rng, mask, self.threshold, self.scale);
+    }
+
+    fn combine(&self, x: f32, m: f32) -> f32 {
+        x * m
+    }
+
+    fn set_dropout_rate(&mut self, rate: f32) -> Result<bool> {
+        self.set_rate(rate)?;
+        Ok(true)
+    }
+
+    fn config(&self) -> LayerConfig {
+        LayerConfig::Dropout { rate: self.rate }
     }
 }
 
@@ -196,10 +231,11 @@ impl NoiseBuffer {
     }
 
     /// The backward pass of layer `kind`: `grad_input = grad_output · factor` with the factors
-    /// of the last forward pass, or a copy when that pass was the identity.
+    /// of the last forward pass, or a copy when that pass was the identity or the noise is
+    /// `additive`.
     pub(crate) fn backward(
         &self,
-        kind: &str,
+        (kind, additive): (&str, bool),
         (input, output): (ArrayView2<f32>, ArrayView2<f32>),
         grad_output: ArrayViewMut2<f32>,
         grad_input: Option<ArrayViewMut2<f32>>,
@@ -209,7 +245,7 @@ impl NoiseBuffer {
         let Some(mut gi) = grad_input else {
             return Ok(());
         };
-        if !self.active {
+        if !self.active || additive {
             gi.assign(&grad_output);
             return Ok(());
         }
@@ -253,17 +289,84 @@ fn first_rows(buf: &mut Array2<f32>, rows: usize, width: usize) -> ArrayViewMut2
     buf.slice_mut(s![..rows, ..])
 }
 
-impl Layer for Dropout {
+/// A width-preserving noise layer: the identity at inference ([`Layer::infer`], and
+/// [`Mode::Eval`]), and in the modes where its kind `K` samples (see [`NoiseKind::samples`])
+/// `y = combine(x, f)` element by element, with the factors `f` drawn fresh per batch from the
+/// layer's own generator (seeded from the model's seed and the layer's position) and kept for
+/// `backward`, which multiplies `dL/dy` by the same `f` (or passes it through for additive
+/// noise, [`NoiseKind::ADDITIVE`]). Input and output are `(rows, width)`.
+///
+/// The crate's noise layers are its aliases: [`Dropout`], [`GaussianDropout`](super::GaussianDropout),
+/// [`AlphaDropout`](super::AlphaDropout) and [`GaussianNoise`](super::GaussianNoise).
+#[derive(Debug, Clone)]
+pub struct Noise<K> {
+    kind: K,
+    /// The generator and the factors of the last sampling pass.
+    noise: NoiseBuffer,
+}
+
+impl<K> Noise<K> {
+    pub(crate) fn with_kind(kind: K) -> Self {
+        Noise {
+            kind,
+            noise: NoiseBuffer::new(),
+        }
+    }
+
+    /// The layer's noise kind (its rate or standard deviation and what `build` derived).
+    pub(crate) fn noise_kind(&self) -> &K {
+        &self.kind
+    }
+}
+
+/// What a [`Noise`] layer draws and how it applies it: the rest of the layer (identity at
+/// inference, the generator, the factors kept for `backward`, shape checks, Monte-Carlo masks)
+/// is shared.
+pub trait NoiseKind: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// The layer's type name, e.g. `"Dropout"`, as errors and configs name it.
+    const NAME: &'static str;
+
+    /// Whether the noise is added (`y = x + f`), so that `backward` passes the gradient
+    /// through unchanged; otherwise it multiplies it by `f` (`y = combine(x, f)` has slope `f`).
+    const ADDITIVE: bool = false;
+
+    /// Validates the configuration and computes what the draws need; called by `build`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a rate or standard deviation out of range.
+    fn prepare(&mut self) -> Result<()>;
+
+    /// Whether a forward pass in `mode` draws noise (otherwise it is the identity).
+    fn samples(&self, mode: Mode) -> bool;
+
+    /// Fills `factors` (`(rows, width)`) with fresh noise from `rng`.
+    fn draw(&self, rng: &mut SmallRng, factors: ArrayViewMut2<f32>);
+
+    /// An output element from its input `x` and its factor `f`.
+    fn combine(&self, x: f32, f: f32) -> f32;
+
+    /// See [`Layer::set_dropout_rate`]: by default the kind has no drop probability to set.
+    ///
+    /// # Errors
+    /// As the kind's own rate setter.
+    fn set_dropout_rate(&mut self, rate: f32) -> Result<bool> {
+        let _ = rate;
+        Ok(false)
+    }
+
+    /// The layer's plain-data description.
+    fn config(&self) -> LayerConfig;
+}
+
+impl<K: NoiseKind> Layer for Noise<K> {
     fn build(&mut self, input_dim: usize, rng: &mut SmallRng) -> Result<usize> {
-        check_rate("Dropout", self.rate)?;
-        self.threshold = drop_threshold(self.rate);
-        self.scale = 1.0 / (1.0 - self.rate);
+        self.kind.prepare()?;
         self.noise.build(rng);
         Ok(input_dim)
     }
 
     fn infer(&self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>) -> Result<()> {
-        identity("Dropout", input, output)
+        identity(K::NAME, input, output)
     }
 
     fn forward(
@@ -272,13 +375,13 @@ impl Layer for Dropout {
         output: ArrayViewMut2<f32>,
         mode: Mode,
     ) -> Result<()> {
-        let (threshold, scale) = (self.threshold, self.scale);
+        let kind = &self.kind;
         self.noise.forward(
-            "Dropout",
+            K::NAME,
             (input, output),
-            (mode, self.draws_noise(mode)),
-            |rng, m| fill_mask(rng, m, threshold, scale),
-            |x, m| x * m,
+            (mode, kind.samples(mode)),
+            |rng, f| kind.draw(rng, f),
+            |x, f| kind.combine(x, f),
         )
     }
 
@@ -292,11 +395,11 @@ impl Layer for Dropout {
     ) -> Result<()> {
         let views = (input, output);
         self.noise
-            .backward("Dropout", views, grad_output, grad_input)
+            .backward((K::NAME, K::ADDITIVE), views, grad_output, grad_input)
     }
 
     fn draws_noise(&self, mode: Mode) -> bool {
-        mode.samples_dropout() && self.rate > 0.0
+        self.kind.samples(mode)
     }
 
     fn reseed(&mut self, seed: u64, masks: Masks) {
@@ -304,11 +407,10 @@ impl Layer for Dropout {
     }
 
     fn set_dropout_rate(&mut self, rate: f32) -> Result<bool> {
-        self.set_rate(rate)?;
-        Ok(true)
+        self.kind.set_dropout_rate(rate)
     }
 
     fn config(&self) -> LayerConfig {
-        LayerConfig::Dropout { rate: self.rate }
+        self.kind.config()
     }
 }

@@ -24,8 +24,11 @@ pub use activation::{ActivationLayer, leaky_relu, linear, relu, sigmoid, softmax
 pub use config::LayerConfig;
 pub(crate) use config::weight_name;
 pub use dense::Dense;
-pub use dropout::Dropout;
-pub use noise::{AlphaDropout, GaussianDropout, GaussianNoise};
+pub use dropout::{Bernoulli, Dropout, Noise, NoiseKind};
+pub use noise::{
+    AdditiveGaussian, AlphaBernoulli, AlphaDropout, GaussianDropout, GaussianNoise,
+    MultiplicativeGaussian,
+};
 pub use normalization::Normalization;
 
 use ndarray::{ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2};

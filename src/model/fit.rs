@@ -198,9 +198,7 @@ impl Sequential {
         options: &FitOptions<'_>,
         callbacks: &mut [&mut dyn Callback],
     ) -> Result<History> {
-        let (x, y) = (x.into(), y.into_targets());
-        self.compiled_or("fit")?;
-        self.check_xy("fit", x, y)?;
+        let (x, y) = self.compiled_batch("fit", x, y)?;
         if options.batch_size == 0 {
             return Err(Error::param("fit", "batch_size", 0, "must be at least 1"));
         }

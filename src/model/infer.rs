@@ -85,9 +85,7 @@ impl Sequential {
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
     ) -> Result<Evaluation> {
-        let (x, y) = (x.into(), y.into_targets());
-        self.compiled_or("evaluate")?;
-        self.check_xy("evaluate", x, y)?;
+        let (x, y) = self.compiled_batch("evaluate", x, y)?;
         self.evaluate_unchecked(x, y, None)
     }
 

@@ -286,6 +286,20 @@ impl Sequential {
         check_finite(|| what.to_string(), x)
     }
 
+    /// The batch `(x, y)` of the entry point `what`, after the checks it shares with the others:
+    /// the model is compiled, and `(x, y)` passes [`check_xy`](Self::check_xy).
+    fn compiled_batch<'a>(
+        &self,
+        what: &str,
+        x: impl AsArray<'a, f32, Ix2>,
+        y: impl IntoTargets<'a>,
+    ) -> Result<(ArrayView2<'a, f32>, ArrayView2<'a, f32>)> {
+        let (x, y) = (x.into(), y.into_targets());
+        self.compiled_or(what)?;
+        self.check_xy(what, x, y)?;
+        Ok((x, y))
+    }
+
     fn check_xy(&self, what: &str, x: ArrayView2<f32>, y: ArrayView2<f32>) -> Result<()> {
         self.check_x(what, x)?;
         if x.nrows() != y.nrows() {

@@ -362,9 +362,7 @@ impl Sequential {
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
     ) -> Result<f32> {
-        let (x, y) = (x.into(), y.into_targets());
-        self.compiled_or("train_on_batch")?;
-        self.check_xy("train_on_batch", x, y)?;
+        let (x, y) = self.compiled_batch("train_on_batch", x, y)?;
         match self.step(Batch::Given(x, y), true) {
             Ok((loss, _)) => Ok(loss),
             Err(f) => Err(f.into_error(&self.layers, 0, 1)),
@@ -380,9 +378,7 @@ impl Sequential {
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
     ) -> Result<f32> {
-        let (x, y) = (x.into(), y.into_targets());
-        self.compiled_or("compute_gradients")?;
-        self.check_xy("compute_gradients", x, y)?;
+        let (x, y) = self.compiled_batch("compute_gradients", x, y)?;
         match self.step(Batch::Given(x, y), false) {
             Ok((loss, _)) | Err(StepFailure::Loss(loss)) => Ok(loss),
             Err(f) => Err(f.into_error(&self.layers, 0, 1)),
