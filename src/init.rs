@@ -1,6 +1,7 @@
 //! Weight initializers, with Keras 2's formulas.
 
-use ndarray::{ArrayViewMut, Dimension};
+use ndarray::{Array1, ArrayViewMut, Dimension};
+use ndarray_rand::RandomExt;
 use rand::Rng;
 use rand_distr::{Distribution, Normal, Uniform};
 
@@ -160,12 +161,32 @@ impl Initializer {
     }
 }
 
-// The fills below draw `f64` samples in the tensor's logical order and round each once to `f32`.
-// `ndarray-rand`'s `Array::random_using(shape, dist, rng)` draws in the same order, but its
-// readable form, with `f32` distributions, gives other numbers (`Normal<f32>` scales in `f32`;
-// `Uniform<f32>` consumes 32-bit draws), which would change every seeded result; with `f64`
-// distributions and a cast it gives the same numbers through two temporary arrays. So the
-// loops stay.
+// The fills draw `f64` samples through `ndarray-rand` in the tensor's logical order and round
+// each once to `f32` (the `f32` distributions would give other numbers: `Normal<f32>` scales in
+// `f32`, `Uniform<f32>` consumes 32-bit draws). They draw at most `DRAW_CHUNK` values at a time,
+// so a large layer needs no temporary array of its size.
+
+/// Values drawn per call of `random_using`: 32 KiB of `f64`.
+const DRAW_CHUNK: usize = 4096;
+
+/// Fills `w` in logical order with samples of `dist`, each rounded to `f32`.
+fn fill_from<D: Dimension, R: Rng + ?Sized>(
+    w: ArrayViewMut<f32, D>,
+    dist: &impl Distribution<f64>,
+    rng: &mut R,
+) {
+    let mut left = w.len();
+    let mut values = w.into_iter();
+    while left > 0 {
+        let n = left.min(DRAW_CHUNK);
+        let draws = Array1::<f64>::random_using(n, dist, rng);
+        // `draws` leads the zip: it ends first, before `values` yields an element it would skip.
+        for (&s, v) in draws.iter().zip(values.by_ref()) {
+            *v = s as f32;
+        }
+        left -= n;
+    }
+}
 
 fn fill_uniform<D: Dimension, R: Rng + ?Sized>(
     mut w: ArrayViewMut<f32, D>,
@@ -174,28 +195,46 @@ fn fill_uniform<D: Dimension, R: Rng + ?Sized>(
     rng: &mut R,
 ) {
     match Uniform::new(lo, hi) {
-        Ok(dist) => w.iter_mut().for_each(|v| *v = dist.sample(rng) as f32),
+        Ok(dist) => fill_from(w, &dist, rng),
         Err(_) => w.fill(lo as f32),
     }
 }
 
+/// `mean + std · z` for a unit normal `z`, drawn again while `|z| > 2` when `truncated`.
+struct ScaledNormal {
+    unit: Normal<f64>,
+    mean: f64,
+    std: f64,
+    truncated: bool,
+}
+
+impl Distribution<f64> for ScaledNormal {
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let mut z: f64 = self.unit.sample(rng);
+        while self.truncated && z.abs() > 2.0 {
+            z = self.unit.sample(rng);
+        }
+        self.mean + self.std * z
+    }
+}
+
 fn fill_normal<D: Dimension, R: Rng + ?Sized>(
-    mut w: ArrayViewMut<f32, D>,
+    w: ArrayViewMut<f32, D>,
     mean: f64,
     std: f64,
     truncated: bool,
     rng: &mut R,
 ) {
-    let Ok(dist) = Normal::new(0.0, 1.0) else {
+    let Ok(unit) = Normal::new(0.0, 1.0) else {
         return;
     };
-    for v in w.iter_mut() {
-        let mut z: f64 = dist.sample(rng);
-        while truncated && z.abs() > 2.0 {
-            z = dist.sample(rng);
-        }
-        *v = (mean + std * z) as f32;
-    }
+    let dist = ScaledNormal {
+        unit,
+        mean,
+        std,
+        truncated,
+    };
+    fill_from(w, &dist, rng);
 }
 
 /// The most bytes one buffer may take: `isize::MAX`, Rust's limit for any allocation.
