@@ -14,15 +14,24 @@
 //! cargo run --release --features plot --example mc_dropout -- --svg reliability.svg
 //! ```
 //!
-//! `--dataset mnist` is the seam for the MNIST loader (`ndnet::datasets::mnist`), which this
-//! example does not implement: see [`load_dataset`].
+//! On MNIST or Fashion-MNIST the example scores a model trained by `mnist_dropout --save DIR`
+//! on the 10,000 test images (it does not train one):
+//!
+//! ```text
+//! cargo run --release --example mnist_dropout -- --models dropout-maxnorm --save models
+//! cargo run --release --features plot --example mc_dropout -- --dataset mnist \
+//!     --model models/mnist_dropout-maxnorm.ndnet --svg mnist-reliability.svg
+//! ```
+//!
+//! The times are those of one thread unless `--threads` says otherwise; the cost of MC dropout
+//! is given relative to T plain forward passes (`predict_proba` on the same rows).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::{Array2, Axis};
 use ndnet::data::StandardScaler;
-use ndnet::datasets::sonar;
+use ndnet::datasets::{mnist, sonar};
 use ndnet::experiments::SonarExperiment;
 use ndnet::metrics::calibration::{
     Reliability, accuracy_with_rejection, brier_score, entropy, negative_log_likelihood,
@@ -42,6 +51,7 @@ struct Args {
     folds: usize,
     epochs: usize,
     seed: u64,
+    threads: usize,
 }
 
 fn parse_args() -> std::result::Result<Args, lexopt::Error> {
@@ -55,6 +65,7 @@ fn parse_args() -> std::result::Result<Args, lexopt::Error> {
         folds: 5,
         epochs: 300,
         seed: 7,
+        threads: 1,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -67,10 +78,11 @@ fn parse_args() -> std::result::Result<Args, lexopt::Error> {
             Long("folds") => args.folds = parser.value()?.parse()?,
             Long("epochs") => args.epochs = parser.value()?.parse()?,
             Long("seed") => args.seed = parser.value()?.parse()?,
+            Long("threads") => args.threads = parser.value()?.parse()?,
             Long("help") => {
                 println!(
-                    "mc_dropout [--dataset sonar|mnist] [--data PATH] [--model PATH] \
-                     [--save PATH] [--svg PATH] [--folds K] [--epochs N] [--seed S]"
+                    "mc_dropout [--dataset sonar|mnist|fashion] [--data PATH] [--model PATH] \
+                     [--save PATH] [--svg PATH] [--folds K] [--epochs N] [--seed S] [--threads T]"
                 );
                 std::process::exit(0);
             }
@@ -101,11 +113,7 @@ struct Dataset {
     labels: Vec<usize>,
 }
 
-/// The data set named by `--dataset`.
-///
-/// MNIST is the seam for the loader of the data-set work: once `ndnet::datasets::mnist`
-/// exists, load its training images here (flattened to 784 columns in [0, 1], one-hot targets)
-/// and build a softmax model for it in [`build_model`].
+/// The sonar data (the image data sets go through [`run_images`]).
 fn load_dataset(args: &Args) -> Result<Dataset> {
     match args.dataset.as_str() {
         "sonar" => {
@@ -116,12 +124,8 @@ fn load_dataset(args: &Args) -> Result<Dataset> {
                 labels: s.labels,
             })
         }
-        "mnist" => Err(Error::DataUnavailable(
-            "mc_dropout: the MNIST loader (ndnet::datasets::mnist) is not part of this build yet"
-                .into(),
-        )),
         other => Err(Error::InvalidState(format!(
-            "mc_dropout: unknown --dataset {other}: expected sonar or mnist"
+            "mc_dropout: unknown --dataset {other}: expected sonar, mnist or fashion"
         ))),
     }
 }
@@ -146,7 +150,65 @@ struct Predictions {
     mc: Vec<Array2<f32>>,
 }
 
+/// The image data set named by `--dataset`, if it is one.
+fn image_source(name: &str) -> Option<mnist::Source> {
+    match name {
+        "mnist" => Some(mnist::Source::Mnist),
+        "fashion" | "fashion-mnist" => Some(mnist::Source::FashionMnist),
+        _ => None,
+    }
+}
+
+/// MNIST or Fashion-MNIST: the model of `--model` on the 10,000 test images.
+fn run_images(args: &Args, source: mnist::Source) -> Result<()> {
+    let path = args.model.as_ref().ok_or_else(|| {
+        Error::InvalidState(format!(
+            "mc_dropout --dataset {}: give a trained model with --model FILE \
+             (e.g. from mnist_dropout --save DIR)",
+            args.dataset
+        ))
+    })?;
+    let model = Sequential::load(path)?;
+    let test = mnist::load_source(source, args.data.as_deref())?.test;
+    let start = Instant::now();
+    let weight_scaling = model.predict_proba(&test.x)?;
+    let predict_time = start.elapsed().as_secs_f64();
+    let mut mc = Vec::new();
+    let mut mc_time = Vec::new();
+    for &t in &SAMPLES {
+        let start = Instant::now();
+        let p = model
+            .mc_dropout(t)
+            .seed(args.seed)
+            .threads(args.threads)
+            .predict(&test.x)?;
+        mc_time.push(start.elapsed().as_secs_f64());
+        mc.push(p.proba()?);
+        eprintln!("T = {t}: {:.1} s", mc_time[mc_time.len() - 1]);
+    }
+    println!(
+        "{}: {} test images, model {}, seed {}, {} thread(s) for MC dropout",
+        source.name(),
+        test.len(),
+        path.display(),
+        args.seed,
+        args.threads
+    );
+    let predictions = Predictions { weight_scaling, mc };
+    report(
+        args,
+        source.name(),
+        &test.labels,
+        &predictions,
+        predict_time,
+        &mc_time,
+    )
+}
+
 fn run(args: &Args) -> Result<()> {
+    if let Some(source) = image_source(&args.dataset) {
+        return run_images(args, source);
+    }
     let data = load_dataset(args)?;
     let folds = StratifiedKFold::new(args.folds)
         .shuffled(args.seed)
@@ -209,6 +271,18 @@ fn run(args: &Args) -> Result<()> {
         args.epochs,
         args.seed
     );
+    report(args, "sonar", &labels, &predictions, predict_time, &mc_time)
+}
+
+/// Prints the table of both predictors and writes the reliability diagram of `--svg`.
+fn report(
+    args: &Args,
+    dataset: &str,
+    labels: &[usize],
+    predictions: &Predictions,
+    predict_time: f64,
+    mc_time: &[f64],
+) -> Result<()> {
     println!(
         "| predictor | error % | NLL | Brier | ECE % (15 bins) | acc % kept, reject 0 / 5 / 10 / 20 % | time (ms) |"
     );
@@ -233,16 +307,16 @@ fn run(args: &Args) -> Result<()> {
         let kept: Vec<String> = REJECT
             .iter()
             .map(|&f| {
-                accuracy_with_rejection(p, &labels, &u, f).map(|a| format!("{:.1}", a * 100.0))
+                accuracy_with_rejection(p, labels, &u, f).map(|a| format!("{:.1}", a * 100.0))
             })
             .collect::<Result<_>>()?;
-        let reliability = Reliability::new(p, &labels, 15)?;
-        let acc = accuracy_with_rejection(p, &labels, &u, 0.0)?;
+        let reliability = Reliability::new(p, labels, 15)?;
+        let acc = accuracy_with_rejection(p, labels, &u, 0.0)?;
         println!(
             "| {name} | {:.2} | {:.4} | {:.4} | {:.2} | {} | {:.1} |",
             (1.0 - acc) * 100.0,
-            negative_log_likelihood(p, &labels)?,
-            brier_score(p, &labels)?,
+            negative_log_likelihood(p, labels)?,
+            brier_score(p, labels)?,
             reliability.ece() * 100.0,
             kept.join(" / "),
             time * 1e3
@@ -259,26 +333,30 @@ fn run(args: &Args) -> Result<()> {
             .join(", ")
     );
     if let Some(path) = &args.svg {
-        write_svg(path, &curves)?;
+        write_svg(path, &format!("Reliability on {dataset}"), &curves)?;
     }
     Ok(())
 }
 
 #[cfg(feature = "plot")]
-fn write_svg(path: &std::path::Path, curves: &[(String, Reliability)]) -> Result<()> {
+fn write_svg(path: &std::path::Path, title: &str, curves: &[(String, Reliability)]) -> Result<()> {
     // Weight scaling and MC dropout at T = 50.
     let picked: Vec<(&str, &Reliability)> = curves
         .iter()
         .filter(|(n, _)| n.starts_with("weight") || n.ends_with("T = 50"))
         .map(|(n, r)| (n.as_str(), r))
         .collect();
-    ndnet::metrics::calibration::write_reliability_svg(path, "Reliability on sonar", &picked)?;
+    ndnet::metrics::calibration::write_reliability_svg(path, title, &picked)?;
     println!("wrote {}", path.display());
     Ok(())
 }
 
 #[cfg(not(feature = "plot"))]
-fn write_svg(_path: &std::path::Path, _curves: &[(String, Reliability)]) -> Result<()> {
+fn write_svg(
+    _path: &std::path::Path,
+    _title: &str,
+    _curves: &[(String, Reliability)],
+) -> Result<()> {
     Err(Error::InvalidState(
         "--svg needs the plot feature: cargo run --features plot --example mc_dropout".into(),
     ))
