@@ -61,7 +61,7 @@ pub struct Sequential {
     shuffle_rng: SmallRng,
     /// The training step's buffers.
     ws: Workspace,
-    /// Inference's buffers.
+    /// The buffers of [`forward`](Self::forward).
     infer: Workspace,
 }
 

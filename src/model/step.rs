@@ -19,8 +19,9 @@ pub(super) struct Compiled {
 }
 
 /// Buffers the model owns and reuses: allocated for the largest batch seen, then only sliced.
-/// The model has two: one for the training step and one for inference (`predict`, `evaluate`,
-/// `forward`), so inference from a callback between steps cannot touch the step's batch.
+/// The model has two: one for the training step and one for [`Sequential::forward`], so a
+/// callback's `forward` between steps cannot touch the step's batch (`predict` and `evaluate`
+/// take `&self` and use buffers of their own per call).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Workspace {
     pub(super) rows: usize,
