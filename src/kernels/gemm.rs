@@ -9,7 +9,7 @@
 //! - anything else is cache-blocked: per block of `NC` columns and `KC` depths, `B` is packed
 //!   into panels of `2·LANES` columns (a transposed `B`, a layer's `Wᵀ`, through 16 × 16
 //!   register transposes on AVX-512), and per block of rows `A` is packed into groups of `MR`
-//!   rows (14 on AVX-512, 6 on AVX2) unless a depth block of it fits in L1. The panels live in
+//!   rows (14 on AVX-512, 6 on AVX2) unless a depth block of it is at most 64 KiB. The panels live in
 //!   a caller-owned buffer, aligned to 64 bytes, which grows once and is then reused, so a
 //!   product performs no heap allocation after the first call with a given shape.
 //!
@@ -32,6 +32,12 @@ const KC: usize = 256;
 /// Largest `B` block (in floats) read in place rather than packed.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const DIRECT_MAX: usize = 4096;
+/// Largest depth block of `A` (in floats, `m·KC.min(k)`: 64 KiB) that the packed product reads
+/// in place rather than packing: up to 64 rows (the sonar networks' weight gradients `xᵀ·g`,
+/// whose 60 rows fill five 12-row tiles where packing would make four 14-row tiles and a
+/// 4-row tail).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const A_IN_PLACE_MAX: usize = 16384;
 /// Columns of `C` the portable kernel accumulates at once (on the stack).
 const PORTABLE_NC: usize = 64;
 
@@ -285,7 +291,7 @@ mod x86 {
 
     use std::arch::x86_64::*;
 
-    use super::{Args, DIRECT_MAX, KC};
+    use super::{A_IN_PLACE_MAX, Args, DIRECT_MAX, KC};
 
     /// The few vector operations the kernel needs.
     ///
@@ -895,7 +901,7 @@ mod x86 {
     /// depth block of `KC`, `B` is packed into panels of `NR = 2·LANES` columns; for each block
     /// of `MC_TILES·MR` rows `A` is packed into groups of `MR` rows; then each panel of `B̃`
     /// (in L1) is swept by the row tiles of `Ã` (in L2). Both live in `pack`, aligned to 64
-    /// bytes. A small `A` (`m·KC <= DIRECT_MAX`) is not packed: the row tiles of `MRD` rows
+    /// bytes. A small `A` (`m·KC <= A_IN_PLACE_MAX`) is not packed: the row tiles of `MRD` rows
     /// read it in place. Per element of `C` the sums are those of [`direct`] and of the
     /// portable kernel.
     ///
@@ -909,8 +915,8 @@ mod x86 {
         pack: &mut Vec<f32>,
     ) {
         debug_assert_eq!(NR, 2 * S::LANES);
-        // A small `A` (a depth block of it fits in L1) is read in place, as by `direct`.
-        let packs_a = g.m * KC.min(g.k) > DIRECT_MAX;
+        // A small `A` (a depth block of at most 64 KiB) is read in place, as by `direct`.
+        let packs_a = g.m * KC.min(g.k) > A_IN_PLACE_MAX;
         let len = packed_len::<MR, NR>(g);
         if pack.len() < len {
             pack.resize(len, 0.0);
@@ -1058,7 +1064,7 @@ mod tests {
         })
     }
 
-    const SHAPES: [(usize, usize, usize); 15] = [
+    const SHAPES: [(usize, usize, usize); 17] = [
         (1, 1, 1),
         (3, 5, 7),
         (16, 60, 60),
@@ -1076,6 +1082,10 @@ mod tests {
         // (`NC = 1024`), with tails in both.
         (180, 40, 1030),
         (130, 530, 50),
+        // `A` read in place up to `A_IN_PLACE_MAX` (60 rows, a sonar weight gradient at
+        // batch 300), packed just above it (65 rows).
+        (60, 300, 60),
+        (65, 300, 60),
     ];
 
     /// Every path this CPU can run.
