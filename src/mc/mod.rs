@@ -56,6 +56,12 @@
 //! thread the tasks run on the calling thread and share one task's sums, so what a call
 //! allocates does not depend on `T`. With the `parallel` feature and more than one thread the
 //! tasks run on the rayon pool (see [`McDropout::threads`]), one worker per thread.
+//!
+//! Measured on one thread (`benches/mc_dropout.rs`, T = 1, 10 and 50): `T` passes cost 1.5 to
+//! 1.8 times `T` calls of [`Sequential::predict`] on the sonar tutorial's Hidden network (208
+//! rows), where drawing the masks outweighs the small products, and 0.6 to 0.8 times on a
+//! 784-1024-1024-1024-10 dropout network (1,000 rows), where a pass's blocks of rows are longer
+//! than `predict`'s chunks.
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, AsArray, Ix2, s};
 
