@@ -9,9 +9,9 @@
 //! - anything else is cache-blocked: per block of `NC` columns and `KC` depths, `B` is packed
 //!   into panels of `2·LANES` columns (a transposed `B`, a layer's `Wᵀ`, through 16 × 16
 //!   register transposes on AVX-512), and per block of rows `A` is packed into groups of `MR`
-//!   rows (14 on AVX-512, 6 on AVX2) unless a depth block of it is at most 64 KiB. The panels live in
-//!   a caller-owned buffer, aligned to 64 bytes, which grows once and is then reused, so a
-//!   product performs no heap allocation after the first call with a given shape.
+//!   rows (14 on AVX-512, 6 on AVX2) unless a depth block of it is at most 64 KiB. The panels
+//!   live in a caller-owned buffer, aligned to 64 bytes, which grows once and is then reused, so
+//!   a product performs no heap allocation after the first call with a given shape.
 //!
 //! Without either instruction set, or when the environment variable `NDNET_PORTABLE` is set to
 //! anything but `0` or the empty string when the first product runs, a portable kernel in safe

@@ -59,9 +59,9 @@
 //!
 //! Measured on one thread (`benches/mc_dropout.rs`, T = 1, 10 and 50): `T` passes cost 1.5 to
 //! 1.8 times `T` calls of [`Sequential::predict`] on the sonar tutorial's Hidden network (208
-//! rows), where drawing the masks outweighs the small products, and 0.6 to 0.8 times on a
-//! 784-1024-1024-1024-10 dropout network (1,000 rows), where a pass's blocks of rows are longer
-//! than `predict`'s chunks.
+//! rows) and 0.6 to 0.8 times on a 784-1024-1024-1024-10 dropout network (1,000 rows). Why
+//! is not measured: on the small network the masks and the `f64` sums may outweigh the
+//! products; on the large one a pass runs blocks of 256 rows where `predict` runs chunks of 32.
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, AsArray, Ix2, s};
 
