@@ -72,6 +72,7 @@ pub mod rng;
 pub mod safetensors;
 pub mod schedules;
 pub mod selection;
+mod threads;
 mod validate;
 
 /// The `ndarray` version ndnet is built on, so `ndnet::ndarray::array!` works without a

@@ -267,24 +267,24 @@ fn one_mask_per_batch_is_shared_by_every_row() {
     assert_eq!(shared.mean[[0, 0]], first_row);
 }
 
-#[cfg(feature = "parallel")]
 #[test]
 fn results_are_bitwise_identical_for_any_thread_count() {
     let model = classifier(8);
     // 600 rows (three blocks) and 20 passes (three tasks per block).
     let x = grid(600, 4);
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        // `Sequential` is `Send`, not `Sync`: the pool gets its own copy.
-        let (m, x) = (model.clone(), x.clone());
-        pool.install(move || m.predict_mc(&x, 20, 3).unwrap())
+        model
+            .mc_dropout(20)
+            .seed(3)
+            .threads(threads)
+            .predict(&x)
+            .unwrap()
     };
     let one = run(1);
     assert_eq!(one, run(2));
     assert_eq!(one, run(3));
+    // The shorthand: all cores.
+    assert_eq!(one, model.predict_mc(&x, 20, 3).unwrap());
     assert_eq!(
         one,
         model.mc_dropout(20).seed(3).threads(2).predict(&x).unwrap()

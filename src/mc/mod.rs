@@ -55,7 +55,7 @@
 //! when the worker takes its first task and reused by all its passes; no pass allocates. On one
 //! thread the tasks run on the calling thread and share one task's sums, so what a call
 //! allocates does not depend on `T`. With the `parallel` feature and more than one thread the
-//! tasks run on the rayon pool (see [`McDropout::threads`]), one worker per thread.
+//! tasks run on worker threads (see [`McDropout::threads`]), one worker per thread.
 //!
 //! Measured on one thread (`benches/mc_dropout.rs`, T = 1, 10 and 50): `T` passes cost 1.5 to
 //! 1.8 times `T` calls of [`Sequential::predict`] on the sonar tutorial's Hidden network (208
@@ -268,9 +268,9 @@ impl McDropout<'_> {
         self.masks(if yes { Masks::PerBatch } else { Masks::PerRow })
     }
 
-    /// Worker threads with the `parallel` feature: 0 (the default) runs on the current rayon
-    /// pool (all cores unless called inside `ThreadPool::install`), `n > 1` on a new pool of `n`
-    /// threads, 1 (or a pool of one thread, or a single task) on the calling thread. Ignored
+    /// Worker threads with the `parallel` feature: 0 (the default) uses all cores, `n > 1`
+    /// runs on `n` threads (the calling thread one of them), 1 (or a single task) on the
+    /// calling thread alone. Ignored
     /// without the feature, where the calling thread runs everything. The results do not
     /// depend on it.
     pub fn threads(mut self, threads: usize) -> Self {
@@ -500,10 +500,9 @@ fn run_here(plan: &Plan, layers: &[LayerSlot], x: ArrayView2<f32>, total: &mut S
 }
 
 /// Runs all tasks and adds their sums to `total`, in the order of the tasks whatever the thread
-/// that ran them: on `threads` worker threads (0: the current rayon pool's, at most one per
-/// task), each with one [`Worker`] made when it takes its first task, or on the calling thread
-/// ([`run_here`]) when that leaves one.
-#[cfg(feature = "parallel")]
+/// that ran them: on `threads` worker threads (0: all cores; at most one per task), each with
+/// one [`Worker`] made when it takes its first task, or on the calling thread ([`run_here`])
+/// when that leaves one.
 fn run_tasks(
     threads: usize,
     plan: &Plan,
@@ -511,65 +510,19 @@ fn run_tasks(
     x: ArrayView2<f32>,
     total: &mut Sums,
 ) -> Result<()> {
-    use rayon::prelude::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Mutex, PoisonError};
-
-    let pool_threads = if threads == 0 {
-        rayon::current_num_threads()
-    } else {
-        threads
-    };
-    let workers = pool_threads.min(plan.tasks());
-    if workers <= 1 {
+    if crate::threads::workers(threads, plan.tasks()) <= 1 {
         return run_here(plan, layers, x, total);
     }
     let stride = plan.task_len();
     let mut partials = vec![0.0f64; stride * plan.tasks()];
-    let next = Mutex::new(partials.chunks_mut(stride).enumerate());
-    let failed = AtomicBool::new(false);
-    let run = || {
-        (0..workers)
-            .into_par_iter()
-            .with_max_len(1)
-            .try_for_each(|_| -> Result<()> {
-                let mut worker = None;
-                while !failed.load(Ordering::Relaxed) {
-                    let task = next.lock().unwrap_or_else(PoisonError::into_inner).next();
-                    let Some((task, out)) = task else {
-                        break;
-                    };
-                    let worker = worker.get_or_insert_with(|| Worker::new(plan, layers));
-                    if let Err(e) = worker.run(plan, x, task, out) {
-                        failed.store(true, Ordering::Relaxed);
-                        return Err(e);
-                    }
-                }
-                Ok(())
-            })
-    };
-    if threads == 0 {
-        run()?;
-    } else {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::InvalidState(format!("cannot start worker threads: {e}")))?
-            .install(run)?;
-    }
+    crate::threads::run_queue(
+        threads,
+        partials.chunks_mut(stride).enumerate(),
+        || Worker::new(plan, layers),
+        |worker, (task, out)| worker.run(plan, x, task, out),
+    )?;
     for (task, part) in partials.chunks(stride).enumerate() {
         plan.add_task(total, task, part);
     }
     Ok(())
-}
-
-#[cfg(not(feature = "parallel"))]
-fn run_tasks(
-    _threads: usize,
-    plan: &Plan,
-    layers: &[LayerSlot],
-    x: ArrayView2<f32>,
-    total: &mut Sums,
-) -> Result<()> {
-    run_here(plan, layers, x, total)
 }

@@ -351,33 +351,9 @@ impl CrossValidation {
             on_fold(k, accuracy);
             Ok(accuracy)
         };
-        let scores = run_indexed(folds.len(), self.threads, run)?;
+        let scores = crate::threads::map_indexed(folds.len(), self.threads, run)?;
         Ok(CvScores { scores })
     }
-}
-
-/// `run(0), ..., run(n - 1)` in order of index, on `threads` worker threads (0: all cores) with
-/// the `parallel` feature, one index per task so unequal runs balance; sequentially without it.
-#[cfg(feature = "parallel")]
-pub(super) fn run_indexed<R>(n: usize, threads: usize, run: R) -> Result<Vec<f32>>
-where
-    R: Fn(usize) -> Result<f32> + Sync,
-{
-    use rayon::prelude::*;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::InvalidState(format!("cannot start worker threads: {e}")))?;
-    pool.install(|| (0..n).into_par_iter().with_max_len(1).map(&run).collect())
-}
-
-/// `run(0), ..., run(n - 1)` in order (built without the `parallel` feature).
-#[cfg(not(feature = "parallel"))]
-pub(super) fn run_indexed<R>(n: usize, _threads: usize, run: R) -> Result<Vec<f32>>
-where
-    R: Fn(usize) -> Result<f32> + Sync,
-{
-    (0..n).map(run).collect()
 }
 
 /// Cross-validates `build` on `(x, y)`: shorthand for

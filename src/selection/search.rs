@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::{ArrayView2, AsArray, Ix2};
 
 use super::CrossValidation;
-use super::cross_val::{FoldData, run_indexed};
+use super::cross_val::FoldData;
 use crate::error::{Error, Result};
 use crate::metrics::{mean_of, std_of};
 use crate::model::{FitOptions, IntoTargets, Sequential};
@@ -357,7 +357,7 @@ impl Search {
             on_progress(Progress { done, total });
             Ok(score)
         };
-        let scores = run_indexed(total, self.cv.threads, train)?;
+        let scores = crate::threads::map_indexed(total, self.cv.threads, train)?;
         let mut results: Vec<TuningResult<C>> = candidates
             .iter()
             .enumerate()

@@ -1,0 +1,211 @@
+//! Work sharing over scoped threads (the `parallel` feature): cross-validation folds, tuning
+//! runs and Monte-Carlo dropout tasks.
+//!
+//! Tasks are taken from one shared queue in order, one at a time, so runs of unequal length
+//! balance over the threads; the calling thread is one of the workers. What a task computes
+//! never depends on the thread that ran it, so callers that combine results in task order get
+//! the same bits for any number of threads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use crate::error::{Error, Result};
+
+/// The number of threads that `threads = 0` stands for: the cores the process may use
+/// (`std::thread::available_parallelism`), 1 when that is unknown.
+pub(crate) fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// How many workers run `tasks` tasks when `threads` are asked for (0: all cores): never more
+/// than one per task, at least one.
+/// Without the `parallel` feature: always one, the calling thread.
+pub(crate) fn workers(threads: usize, tasks: usize) -> usize {
+    if !cfg!(feature = "parallel") {
+        return 1;
+    }
+    let threads = if threads == 0 { all_cores() } else { threads };
+    threads.min(tasks).max(1)
+}
+
+/// Runs `task(&mut state, item)` for every item of `items` on [`workers`]`(threads, n)` threads
+/// (`n` being the number of items), the calling thread included. Each worker makes its state
+/// with `init` when it takes its first item.
+///
+/// After a task fails no further item is started; the error returned is the one of the
+/// earliest failing item in the order of `items` (items are taken in that order, so every
+/// item before it ran), which does not depend on the thread count.
+///
+/// # Errors
+/// The earliest task's error, or [`Error::InvalidState`] when a thread cannot be started.
+pub(crate) fn run_queue<I, S>(
+    threads: usize,
+    items: I,
+    init: impl Fn() -> S + Sync,
+    task: impl Fn(&mut S, I::Item) -> Result<()> + Sync,
+) -> Result<()>
+where
+    I: ExactSizeIterator + Send,
+{
+    let workers = workers(threads, items.len());
+    if workers == 1 {
+        let mut state = None;
+        for item in items {
+            task(state.get_or_insert_with(&init), item)?;
+        }
+        return Ok(());
+    }
+    let queue = Mutex::new(items.enumerate());
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    let work = || {
+        let mut state = None;
+        while !failed.load(Ordering::Relaxed) {
+            let next = queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+            let Some((index, item)) = next else {
+                break;
+            };
+            if let Err(e) = task(state.get_or_insert_with(&init), item) {
+                failed.store(true, Ordering::Relaxed);
+                let mut slot = first_error.lock().unwrap_or_else(PoisonError::into_inner);
+                if slot.as_ref().is_none_or(|(first, _)| index < *first) {
+                    *slot = Some((index, e));
+                }
+            }
+        }
+    };
+    let spawned = std::thread::scope(|scope| -> std::io::Result<()> {
+        let mut handles = Vec::with_capacity(workers - 1);
+        for i in 1..workers {
+            let builder = std::thread::Builder::new().name(format!("ndnet-worker-{i}"));
+            match builder.spawn_scoped(scope, work) {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // Stop the workers already started; the scope joins them.
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+        }
+        work();
+        for handle in handles {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Ok(())
+    });
+    spawned.map_err(|e| Error::InvalidState(format!("cannot start worker threads: {e}")))?;
+    match first_error
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `run(0), ..., run(n - 1)`, in order of index, on [`workers`]`(threads, n)` threads, one
+/// index per task.
+///
+/// # Errors
+/// The error of the smallest failing index (see [`run_queue`]).
+pub(crate) fn map_indexed<T, R>(n: usize, threads: usize, run: R) -> Result<Vec<T>>
+where
+    T: Send + Default,
+    R: Fn(usize) -> Result<T> + Sync,
+{
+    let mut out: Vec<T> = (0..n).map(|_| T::default()).collect();
+    run_queue(
+        threads,
+        out.iter_mut().enumerate(),
+        || (),
+        |(), (i, slot)| {
+            *slot = run(i)?;
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_in_index_order_for_any_thread_count() {
+        let serial: Vec<usize> = (0..37).map(|i| i * i).collect();
+        for threads in [0, 1, 2, 3, 8, 100] {
+            let got = map_indexed(37, threads, |i| Ok(i * i)).unwrap();
+            assert_eq!(got, serial, "threads = {threads}");
+        }
+        assert!(map_indexed(0, 4, |i| Ok(i)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn tasks_really_run_on_several_threads() {
+        // Each of two tasks waits until both have started: with one worker this would hang,
+        // so the test passes only when two threads run at once.
+        let started = std::sync::atomic::AtomicUsize::new(0);
+        let ids = map_indexed(2, 2, |_| {
+            started.fetch_add(1, Ordering::SeqCst);
+            while started.load(Ordering::SeqCst) < 2 {
+                std::thread::yield_now();
+            }
+            Ok(format!("{:?}", std::thread::current().id()))
+        })
+        .unwrap();
+        assert_ne!(ids[0], ids[1]);
+    }
+
+    #[test]
+    fn the_earliest_failing_index_is_reported() {
+        for threads in [1, 2, 4] {
+            let err = map_indexed(40, threads, |i| {
+                if i % 7 == 5 {
+                    Err(Error::InvalidState(format!("task {i}")))
+                } else {
+                    Ok(i)
+                }
+            })
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("task 5"),
+                "threads = {threads}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_task_starts_after_a_failure_on_one_thread() {
+        let ran = std::sync::atomic::AtomicUsize::new(0);
+        let err = map_indexed(10, 1, |i| {
+            ran.fetch_add(1, Ordering::SeqCst);
+            if i == 2 {
+                Err(Error::InvalidState("stop".into()))
+            } else {
+                Ok(())
+            }
+        });
+        assert!(err.is_err());
+        assert_eq!(ran.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn each_worker_makes_its_state_once() {
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let sum = Mutex::new(0usize);
+        run_queue(
+            2,
+            0..100usize,
+            || made.fetch_add(1, Ordering::SeqCst),
+            |_, i| {
+                *sum.lock().unwrap() += i;
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(*sum.lock().unwrap(), 4950);
+        assert!((1..=2).contains(&made.load(Ordering::SeqCst)));
+    }
+}
