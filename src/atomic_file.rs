@@ -326,8 +326,10 @@ mod tests {
 
     #[test]
     fn a_writer_failing_midway_keeps_the_previous_file_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.csv");
+        let dir = std::env::temp_dir().join(format!("ndnet-atomic-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        let path = dir.join("out.csv");
         fs::write(&path, "old content\n").unwrap();
         let err = write_atomic_with(&path, |w| {
             w.write_all(&[b'x'; 100_000]).unwrap();
@@ -336,8 +338,9 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("the writer failed"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "old content\n");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
+        let names: Vec<_> = fs::read_dir(&dir).unwrap().flatten().collect();
         assert_eq!(names.len(), 1, "a temporary file was left: {names:?}");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

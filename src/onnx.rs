@@ -194,12 +194,13 @@ impl Sequential {
     ///
     /// ```
     /// use ndnet::prelude::*;
-    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = std::env::temp_dir().join(format!("ndnet-doc-{}.onnx", std::process::id()));
     /// let mut model = Sequential::new(4).with_seed(1);
     /// model.add(Dense::new(3).activation(Activation::Relu))?;
     /// model.add(Dropout::new(0.5))?;
     /// model.add(Dense::new(1).activation(Activation::Sigmoid))?;
-    /// model.export_onnx(dir.path().join("model.onnx"))?; // Gemm, Relu, Gemm, Sigmoid
+    /// model.export_onnx(&path)?; // Gemm, Relu, Gemm, Sigmoid
+    /// # std::fs::remove_file(&path).ok();
     /// # Ok::<(), ndnet::Error>(())
     /// ```
     pub fn export_onnx(&self, path: impl AsRef<Path>) -> Result<()> {

@@ -1,5 +1,7 @@
 //! `ndnet::metrics::calibration` against hand-computed values.
 
+mod common;
+
 use ndarray::{Array2, array};
 use ndnet::Error;
 use ndnet::metrics::calibration::{
@@ -162,7 +164,7 @@ fn bad_inputs_are_errors() {
 #[test]
 fn reliability_diagram_svg_is_written_atomically() {
     use ndnet::metrics::calibration::write_reliability_svg;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("reliability.svg");
     let probs = array![[0.9f32, 0.1], [0.3, 0.7], [0.6, 0.4]];
     let a = Reliability::new(probs.view(), &[0, 1, 1], 15).unwrap();

@@ -4,6 +4,8 @@
 //! EarlyStopping and ModelCheckpoint are driven by hand-written logs through the `Callback`
 //! trait, so each sequence of monitored values is explicit; the fit tests check the wiring.
 
+mod common;
+
 use ndarray::{Array2, ArrayD, array};
 use ndnet::Evaluation;
 use ndnet::callbacks::{
@@ -250,7 +252,7 @@ fn fit_stops_early_and_returns_the_best_epochs_weights() {
 #[test]
 fn model_checkpoint_saves_only_when_the_monitored_value_improves() {
     use ndnet::callbacks::ModelCheckpoint;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let template = dir.path().join("model-{epoch}.ndnet");
     let mut cp = ModelCheckpoint::new(&template).save_best_only(true);
     let mut model = marker_model();
@@ -271,7 +273,7 @@ fn model_checkpoint_saves_only_when_the_monitored_value_improves() {
 #[test]
 fn model_checkpoint_with_one_path_keeps_the_best_model() {
     use ndnet::callbacks::ModelCheckpoint;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("best.ndnet");
     let mut cp = ModelCheckpoint::new(&path)
         .monitor(Metric::ValAccuracy)
@@ -286,7 +288,7 @@ fn model_checkpoint_with_one_path_keeps_the_best_model() {
 #[test]
 fn model_checkpoint_saves_every_epoch_by_default() {
     use ndnet::callbacks::ModelCheckpoint;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let mut cp = ModelCheckpoint::new(dir.path().join("m{epoch}.ndnet"));
     drive(&mut cp, &mut marker_model(), &[1.0, 2.0, 3.0]);
     assert_eq!(cp.saved_epochs(), &[0, 1, 2]);

@@ -2,6 +2,8 @@
 //! atomic writes of every file the crate writes, and their temporary files.
 #![cfg(feature = "serde")]
 
+mod common;
+
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
@@ -220,7 +222,7 @@ fn fifo(dir: &Path, name: &str) -> std::path::PathBuf {
 #[cfg(unix)]
 #[test]
 fn loading_a_fifo_is_refused_without_blocking() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let model = fifo(dir.path(), "m.safetensors");
     let csv = fifo(dir.path(), "d.csv");
     let e = returns(move || Sequential::load(&model).map(|_| ()).unwrap_err());
@@ -348,7 +350,7 @@ fn a_very_long_label_is_trimmed_and_kept_whole() {
 
 #[test]
 fn saving_into_a_missing_directory_names_the_given_path() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("missing").join("m.safetensors");
     let e = trained(Sgd::new(0.1)).save(&path).unwrap_err();
     match &e {
@@ -361,7 +363,7 @@ fn saving_into_a_missing_directory_names_the_given_path() {
 #[cfg(unix)]
 #[test]
 fn saving_through_a_symlink_writes_its_target_and_keeps_the_link() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let target_dir = dir.path().join("real");
     std::fs::create_dir(&target_dir).unwrap();
     let target = target_dir.join("m.safetensors");
@@ -408,7 +410,7 @@ fn seen_by_an_earlier_reader(path: &Path, write: impl FnOnce()) -> String {
 
 #[test]
 fn history_csv_replaces_the_file_instead_of_overwriting_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("history.csv");
     let h = History {
         loss: vec![0.5, 0.25],
@@ -436,7 +438,7 @@ fn tuning_result(
 
 #[test]
 fn a_failed_tuning_csv_write_keeps_the_previous_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("results.csv");
     std::fs::write(&path, "old content\n").unwrap();
     // Results of different shapes: the writer fails.
@@ -465,7 +467,7 @@ fn a_failed_tuning_csv_write_keeps_the_previous_file() {
 #[cfg(feature = "plot")]
 #[test]
 fn svg_plots_replace_the_file_instead_of_overwriting_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("curves.svg");
     let h = History {
         loss: vec![0.5, 0.25],
@@ -507,7 +509,7 @@ fn temp_file(dir: &Path, name: &str, age: Duration) -> std::path::PathBuf {
 #[cfg(target_os = "linux")]
 #[test]
 fn stale_temporary_files_of_dead_processes_are_swept_by_the_next_write() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let hour = Duration::from_secs(3600);
     let dead = dead_pid();
     let mut live = std::process::Command::new("sleep")

@@ -1,5 +1,7 @@
 //! Learning curves: a History as CSV and (feature `plot`) as an SVG plot.
 
+mod common;
+
 use ndnet::History;
 
 fn history(with_validation: bool) -> History {
@@ -43,7 +45,7 @@ fn without_validation_the_validation_fields_are_empty() {
 
 #[test]
 fn write_csv_writes_the_csv_and_names_the_path_on_failure() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("history.csv");
     let h = history(true);
     h.write_csv(&path).unwrap();
@@ -62,7 +64,7 @@ mod plot {
 
     #[test]
     fn two_runs_side_by_side_give_an_svg_with_titles_axes_and_legends() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let path = dir.path().join("curves.svg");
         let (a, b) = (history(true), history(true));
         write_learning_curves_svg(
@@ -89,7 +91,7 @@ mod plot {
 
     #[test]
     fn a_single_history_plots_without_validation() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let path = dir.path().join("one.svg");
         history(false).write_svg(&path, "Training only").unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
@@ -99,7 +101,7 @@ mod plot {
 
     #[test]
     fn an_empty_history_or_no_run_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let path = dir.path().join("x.svg");
         assert!(History::default().write_svg(&path, "empty").is_err());
         assert!(write_learning_curves_svg(&path, "none", &[]).is_err());

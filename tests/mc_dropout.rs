@@ -1,6 +1,8 @@
 //! Monte-Carlo dropout (`ndnet::mc`): the estimator against closed forms, reproducibility, the
 //! mode's effect on each layer, and errors.
 
+mod common;
+
 use ndarray::{Array2, ArrayD, IxDyn, array};
 use ndnet::layers::{Masks, Mode};
 use ndnet::mc::{McPrediction, OutputKind};
@@ -539,7 +541,7 @@ fn errors_for_zero_samples_bad_inputs_and_models_without_dropout() {
 #[cfg(feature = "serde")]
 #[test]
 fn works_after_save_and_load() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("mc.ndnet");
     let mut model = classifier(5);
     model

@@ -5,6 +5,8 @@
 //! (Fashion-MNIST also from Debian's `/usr/share/datasets/fashion-mnist`) and are skipped with a
 //! note otherwise; CI provides both.
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,7 +52,7 @@ fn idx_problem(e: Error) -> IdxError {
 
 #[test]
 fn plain_and_gzip_files_read_the_same_dimensions_and_bytes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     // Two 2 x 3 images.
     let raw = idx_bytes(
         &[2, 2, 3],
@@ -108,7 +110,7 @@ fn wrong_magic_is_rejected_with_both_numbers() {
 
 #[test]
 fn file_shorter_than_its_dimensions_is_truncated() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     // Header: 5 labels (8 bytes of header + 5), only 3 present: 11 of 13 bytes.
     let raw = idx_bytes(&[5], &[1, 2, 3]);
     let plain = write(dir.path(), "l", &raw);
@@ -209,7 +211,7 @@ fn a_missing_file_is_an_io_error_naming_it() {
 
 #[test]
 fn pixels_are_scaled_to_unit_range_and_labels_one_hot() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let images = write(
         dir.path(),
         "im.gz",
@@ -228,7 +230,7 @@ fn pixels_are_scaled_to_unit_range_and_labels_one_hot() {
 
 #[test]
 fn images_and_labels_must_have_the_same_count() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let images = write(dir.path(), "im", &idx_bytes(&[3, 1, 1], &[0, 1, 2]));
     let labels = write(dir.path(), "lb", &idx_bytes(&[2], &[1, 2]));
     let e = mnist::load_pair(&images, &labels).unwrap_err();
@@ -243,7 +245,7 @@ fn images_and_labels_must_have_the_same_count() {
 
 #[test]
 fn a_label_of_ten_or_more_is_rejected_with_its_position() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let images = write(dir.path(), "im", &idx_bytes(&[3, 1, 1], &[0, 1, 2]));
     let labels = write(dir.path(), "lb", &idx_bytes(&[3], &[1, 2, 10]));
     let e = mnist::load_pair(&images, &labels).unwrap_err();
@@ -286,7 +288,7 @@ fn fake_set(dir: &Path) {
 
 #[test]
 fn without_data_the_error_lists_every_place_and_how_to_get_the_files() {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::tempdir().unwrap();
     let msg = offline(Source::Mnist, root.path())
         .resolve()
         .unwrap_err()
@@ -320,7 +322,7 @@ fn without_data_the_error_lists_every_place_and_how_to_get_the_files() {
 
 #[test]
 fn an_explicit_folder_must_hold_all_four_files() {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::tempdir().unwrap();
     fake_set(root.path());
     fs::remove_file(root.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
     let mut loc = offline(Source::Mnist, root.path());
@@ -342,7 +344,7 @@ fn an_explicit_folder_must_hold_all_four_files() {
 
 #[test]
 fn search_order_is_explicit_env_cache_then_system() {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::tempdir().unwrap();
     for d in ["explicit", "env", "cache", "system"] {
         fake_set(&root.path().join(d));
     }
@@ -367,7 +369,7 @@ fn search_order_is_explicit_env_cache_then_system() {
 
 #[test]
 fn files_that_are_not_the_real_ones_fail_the_digest_check() {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::tempdir().unwrap();
     fake_set(root.path());
     let e = mnist::load_dir(Source::Mnist, root.path()).unwrap_err();
     match &e {

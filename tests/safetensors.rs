@@ -4,6 +4,8 @@
 //! and ONNX Runtime.)
 #![cfg(feature = "serde")]
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use ndarray::{ArrayD, IxDyn, array};
@@ -305,7 +307,7 @@ fn a_torch_style_file_loads_transposed() {
 
 #[test]
 fn weights_round_trip_in_both_layouts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let saved = model(1);
     let x = array![[0.3f32, -1.2], [2.0, 0.5]];
     let want = saved.predict(&x).unwrap();
@@ -370,7 +372,7 @@ fn mismatched_weights_are_refused_and_change_nothing() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_is_refused_without_blocking() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("pipe.safetensors");
     let status = std::process::Command::new("mkfifo").arg(&path).status();
     if !status.is_ok_and(|s| s.success()) {
@@ -396,7 +398,7 @@ fn a_device_is_refused_without_reading() {
 #[test]
 fn a_file_above_the_size_limit_is_refused_before_reading() {
     // A sparse file: no disk space used, and nothing is read from it.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("huge.safetensors");
     let file = std::fs::File::create(&path).unwrap();
     file.set_len(MAX_FILE_BYTES + 1).unwrap();

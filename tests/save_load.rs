@@ -1,6 +1,8 @@
 //! Saving and loading models: round trips, optimizer state, and every kind of bad file.
 #![cfg(feature = "serde")]
 
+mod common;
+
 use ndarray::{Array2, array};
 use ndnet::ModelFileError;
 use ndnet::constraints::{MinMaxNorm, UnitNorm};
@@ -34,7 +36,7 @@ fn trained(experiment: SonarExperiment) -> Sequential {
 }
 
 fn round_trip(model: &Sequential) -> Sequential {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
     model.save(&path).unwrap();
     Sequential::load(&path).unwrap()
@@ -255,7 +257,7 @@ fn a_model_with_a_normalization_layer_resumes_with_the_same_next_step() {
 #[test]
 fn without_the_optimizer_the_loaded_model_is_not_compiled() {
     let model = small(Sgd::new(0.1));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     model.save_without_optimizer(&path).unwrap();
     let loaded = Sequential::load(&path).unwrap();
@@ -622,7 +624,7 @@ fn a_huge_width_is_refused_before_anything_is_allocated() {
 
 #[test]
 fn the_error_message_names_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("broken.safetensors");
     std::fs::write(&path, b"not a model").unwrap();
     let e = Sequential::load(&path).unwrap_err();
@@ -638,7 +640,7 @@ fn a_missing_file_is_an_io_error_with_its_path() {
 
 #[test]
 fn saving_leaves_no_temporary_file_behind() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
     let model = small(Sgd::new(0.1));
     model.save(&path).unwrap();
@@ -652,7 +654,7 @@ fn saving_leaves_no_temporary_file_behind() {
 
 #[test]
 fn a_failed_save_keeps_the_old_file_and_leaves_no_temporary_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let path = dir.path().join("model.safetensors");
     let model = small(Sgd::new(0.1));
     model.save(&path).unwrap();
@@ -705,7 +707,7 @@ impl Layer for Doubler {
 fn a_layer_defined_outside_the_crate_cannot_be_saved_and_says_which() {
     let mut model = Sequential::new(2);
     model.add(Doubler).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let e = model.save(dir.path().join("m.safetensors")).unwrap_err();
     assert!(e.to_string().contains("layer 0 (doubler)"), "{e}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

@@ -1,13 +1,15 @@
 //! `SONAR_CSV` still overrides the embedded copy. Alone in its test binary because it sets the
 //! process environment, which no other thread reads meanwhile.
 
+mod common;
+
 use std::path::PathBuf;
 
 use ndnet::datasets::sonar::{self, Origin};
 
 #[test]
 fn sonar_csv_variable_overrides_the_embedded_copy_and_an_explicit_path_overrides_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let row = |value: &str, label: &str| format!("{}{label}\n", format!("{value},").repeat(60));
     let env_file = dir.path().join("env.csv");
     std::fs::write(

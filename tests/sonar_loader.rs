@@ -4,6 +4,8 @@
 //! an implementation of FIPS 180-4 in this file). Downloads go to a tiny HTTP server on
 //! 127.0.0.1 started by the test; nothing here contacts the internet.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,8 +18,8 @@ use ndnet::datasets::sonar::{self, Locator, Origin};
 // ---------------------------------------------------------------------------------------------
 
 /// Writes `contents` to `name` in a fresh temporary directory (kept alive by the returned guard).
-fn temp_file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temporary directory");
+fn temp_file(name: &str, contents: &str) -> (common::TempDir, PathBuf) {
+    let dir = common::tempdir().expect("temporary directory");
     let path = dir.path().join(name);
     fs::write(&path, contents).expect("write temporary file");
     (dir, path)
@@ -30,7 +32,7 @@ fn sonar_row(value: f32, label: &str) -> String {
 }
 
 /// The real Sonar file: the embedded copy written to a temporary directory.
-fn real_sonar() -> (tempfile::TempDir, PathBuf) {
+fn real_sonar() -> (common::TempDir, PathBuf) {
     temp_file("sonar.csv", sonar::EMBEDDED_CSV)
 }
 
@@ -185,7 +187,7 @@ fn csv_empty_file_is_error() {
 
 #[test]
 fn csv_missing_file_is_io_error_with_path() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let err = load_csv(dir.path().join("absent.csv")).unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("absent.csv"), "{err}");
@@ -343,7 +345,7 @@ fn locator_from_env_uses_explicit_path_and_standard_places() {
 
 #[test]
 fn locator_prefers_explicit_then_env_then_working_dir_then_embedded_copy() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let mut locator = offline_locator(dir.path());
     let explicit = dir.path().join("explicit.csv");
     let env = dir.path().join("env.csv");
@@ -375,7 +377,7 @@ fn locator_prefers_explicit_then_env_then_working_dir_then_embedded_copy() {
 
 #[test]
 fn locator_loads_the_file_it_found_and_otherwise_the_embedded_copy() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let mut locator = offline_locator(dir.path());
     // Nothing on disk: the 208 embedded rows, offline, no environment variable needed.
     let data = locator.load().unwrap();
@@ -402,7 +404,7 @@ fn locator_loads_the_file_it_found_and_otherwise_the_embedded_copy() {
 
 #[test]
 fn locator_missing_explicit_path_is_error_without_fallback() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let mut locator = offline_locator(dir.path());
     // A working-directory copy exists, but the explicit path wins and is missing.
     fs::create_dir_all(locator.working_dir_file.parent().unwrap()).unwrap();
@@ -415,7 +417,7 @@ fn locator_missing_explicit_path_is_error_without_fallback() {
 
 #[test]
 fn locator_missing_env_path_is_error_naming_the_variable() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir().unwrap();
     let mut locator = offline_locator(dir.path());
     locator.env_path = Some(dir.path().join("nowhere.csv"));
     let msg = locator.resolve().unwrap_err().to_string();
@@ -530,7 +532,7 @@ mod download {
         let (_real_dir, real) = real_sonar();
         let bytes = fs::read(&real).unwrap();
         let (url, server) = serve(vec![Reply::ok(bytes.clone())]);
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let dest = dir.path().join("cache").join("ndnet").join("sonar.csv");
 
         sonar::download_to(&format!("{url}/sonar.csv"), &dest).unwrap();
@@ -547,7 +549,7 @@ mod download {
     #[test]
     fn download_of_corrupt_copy_is_checksum_error_and_leaves_no_file() {
         let (url, server) = serve(vec![Reply::ok(sonar_row(0.5, "M").into_bytes())]);
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let dest = dir.path().join("sonar.csv");
 
         let err = sonar::download_to(&format!("{url}/sonar.csv"), &dest).unwrap_err();
@@ -569,7 +571,7 @@ mod download {
     #[test]
     fn download_http_404_is_clear_error_and_leaves_no_file() {
         let (url, server) = serve(vec![Reply::status("404 Not Found")]);
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let dest = dir.path().join("sonar.csv");
         let target = format!("{url}/missing.csv");
 
@@ -587,7 +589,7 @@ mod download {
     #[test]
     fn download_http_500_is_error_and_leaves_no_file() {
         let (url, server) = serve(vec![Reply::status("500 Internal Server Error")]);
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let dest = dir.path().join("sonar.csv");
 
         let err = sonar::download_to(&format!("{url}/sonar.csv"), &dest).unwrap_err();
@@ -606,7 +608,7 @@ mod download {
             body: b"0.01,0.02,".to_vec(),
         };
         let (url, server) = serve(vec![reply]);
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let dest = dir.path().join("sonar.csv");
 
         let err = sonar::download_to(&format!("{url}/sonar.csv"), &dest).unwrap_err();
@@ -619,7 +621,7 @@ mod download {
     #[test]
     fn download_failure_keeps_an_existing_file() {
         let (url, server) = serve(vec![Reply::status("404 Not Found")]);
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir().unwrap();
         let dest = dir.path().join("sonar.csv");
         fs::write(&dest, "previous").unwrap();
 

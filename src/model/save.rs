@@ -171,8 +171,7 @@ impl Sequential {
     ///
     /// ```
     /// use ndnet::prelude::*;
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let path = dir.path().join("model.safetensors");
+    /// let path = std::env::temp_dir().join(format!("ndnet-doc-{}.safetensors", std::process::id()));
     /// let mut model = Sequential::new(4).with_seed(1);
     /// model.add(Dense::new(3).activation(Activation::Relu))?;
     /// model.add(Dropout::new(0.2))?;
@@ -183,6 +182,7 @@ impl Sequential {
     /// assert_eq!(loaded.layers()[1].config(), model.layers()[1].config()); // the rate is kept
     /// let x = ndarray::array![[0.1f32, 0.2, 0.3, 0.4]];
     /// assert_eq!(loaded.predict(&x)?, model.predict(&x)?);
+    /// # std::fs::remove_file(&path).ok();
     /// # Ok::<(), ndnet::Error>(())
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {

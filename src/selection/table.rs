@@ -52,8 +52,8 @@ pub fn write_csv_to<C: Columns, W: Write>(results: &[TuningResult<C>], out: W) -
             found: shape(r),
         });
     }
-    let csv_err = |e: csv::Error| Error::io("<csv>", std::io::Error::from(e));
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = std::io::BufWriter::new(out);
+    let csv_err = |e: std::io::Error| Error::io("<csv>", e);
     let mut header: Vec<String> = ["rank", "mean", "std", "repeat_std", "diverged_folds"]
         .into_iter()
         .chain(C::NAMES.iter().copied())
@@ -63,7 +63,7 @@ pub fn write_csv_to<C: Columns, W: Write>(results: &[TuningResult<C>], out: W) -
     for (r, &k) in first.iter().enumerate() {
         header.extend((1..=k).map(|f| format!("r{}_f{f}", r + 1)));
     }
-    w.write_record(&header).map_err(csv_err)?;
+    write_record(&mut w, &header).map_err(csv_err)?;
     for (rank, r) in results.iter().enumerate() {
         let mut row: Vec<String> = vec![
             (rank + 1).to_string(),
@@ -75,7 +75,39 @@ pub fn write_csv_to<C: Columns, W: Write>(results: &[TuningResult<C>], out: W) -
         row.extend(r.config.values());
         row.extend(r.repeat_means.iter().map(f64::to_string));
         row.extend(r.all_scores().map(|s| s.to_string()));
-        w.write_record(&row).map_err(csv_err)?;
+        write_record(&mut w, &row).map_err(csv_err)?;
     }
     w.flush().map_err(|e| Error::io("<csv>", e))
+}
+
+/// Writes one CSV record (RFC 4180): fields separated by commas, a field quoted when it holds a
+/// comma, a quote, CR or LF (a quote inside doubled), the record ended by `\n`.
+fn write_record(w: &mut impl Write, fields: &[String]) -> std::io::Result<()> {
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        if field.contains([',', '"', '\r', '\n']) {
+            write!(w, "\"{}\"", field.replace('"', "\"\""))?;
+        } else {
+            w.write_all(field.as_bytes())?;
+        }
+    }
+    w.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fields_are_quoted_only_where_needed() {
+        let fields: Vec<String> = ["plain", "", "a,b", "say \"hi\"", "two\nlines", "cr\r"]
+            .map(String::from)
+            .into();
+        let mut out = Vec::new();
+        super::write_record(&mut out, &fields).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "plain,,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\r\"\n"
+        );
+    }
 }

@@ -64,8 +64,7 @@ impl Sequential {
     /// ```
     /// use ndnet::prelude::*;
     /// use ndnet::safetensors::{TensorFile, WeightLayout};
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let path = dir.path().join("model.safetensors");
+    /// let path = std::env::temp_dir().join(format!("ndnet-doc-{}.safetensors", std::process::id()));
     /// let mut model = Sequential::new(4).with_seed(1);
     /// model.add(Dense::new(3).activation(Activation::Relu))?;
     /// model.add(Dense::new(1).activation(Activation::Sigmoid))?;
@@ -73,6 +72,7 @@ impl Sequential {
     /// let file = TensorFile::load(&path)?;
     /// assert_eq!(file.get("0.weight").unwrap().shape(), &[3, 4]); // nn.Linear(4, 3)
     /// assert_eq!(file.get("2.bias").unwrap().shape(), &[1]);      // after the ReLU at 1
+    /// # std::fs::remove_file(&path).ok();
     /// # Ok::<(), ndnet::Error>(())
     /// ```
     pub fn save_weights(&self, path: impl AsRef<Path>, layout: WeightLayout) -> Result<()> {
