@@ -139,7 +139,7 @@ mod tests {
             let got = map_indexed(37, threads, |i| Ok(i * i)).unwrap();
             assert_eq!(got, serial, "threads = {threads}");
         }
-        assert!(map_indexed(0, 4, |i| Ok(i)).unwrap().is_empty());
+        assert!(map_indexed(0, 4, Ok::<usize, Error>).unwrap().is_empty());
     }
 
     #[test]
