@@ -13,6 +13,9 @@ pub const EPSILON: f32 = 1e-7;
 ///
 /// With sample weights `w`, the batch loss is `Σ w_i l_i / rows` (Keras's
 /// `SUM_OVER_BATCH_SIZE`).
+///
+/// A loss that is a mean of per-element terms implements [`ElementwiseLoss`] instead, which
+/// gives it this trait.
 pub trait Loss: LossClone + Send + Sync + std::fmt::Debug {
     /// Keras's name, e.g. `"binary_crossentropy"`.
     fn name(&self) -> &'static str;
@@ -144,23 +147,6 @@ fn elementwise_gradient(
     }
 }
 
-/// The loss of an element-wise loss: `Σ_i w_i · mean_j l(p_ij, y_ij) / rows` (each sum in f64),
-/// after the shape checks.
-fn elementwise_loss(
-    loss: &str,
-    pred: ArrayView2<f32>,
-    target: ArrayView2<f32>,
-    weights: Option<ArrayView1<f32>>,
-    l: impl Fn(f32, f32) -> f64,
-) -> Result<f32> {
-    check_shapes(loss, &pred, &target, weights.as_ref(), None)?;
-    let cols = pred.ncols().max(1) as f64;
-    Ok(weighted_mean(pred, target, weights, |p_row, y_row| {
-        let s: f64 = p_row.iter().zip(y_row.iter()).map(|(&p, &y)| l(p, y)).sum();
-        s / cols
-    }))
-}
-
 /// The tail the element-wise gradients share: the shape checks, `grad[i, j] = d(p, y) · w_i / n`
 /// and the batch loss of `loss`.
 fn gradient_and_loss(
@@ -173,6 +159,98 @@ fn gradient_and_loss(
     check_shapes(loss.name(), &pred, &target, weights.as_ref(), Some(&grad))?;
     elementwise_gradient(pred, target, weights, n, grad, d);
     loss.loss(pred, target, weights)
+}
+
+/// A loss that is a mean of per-element terms, `l = mean_j value(p_j, y_j)` over the output
+/// columns of a sample, averaged over the batch as every [`Loss`]; the blanket implementation
+/// makes each one a [`Loss`].
+///
+/// With `rows · cols` elements and per-row weights `w_i` (1 without weights), the batch loss is
+/// `Σ_i w_i · (Σ_j value(p_ij, y_ij) / cols) / rows`, each sum in `f64`, and the gradient is
+/// `grad[i, j] = derivative(p_ij, y_ij, fused) · w_i / (rows · cols)`. [`Loss::loss`] and
+/// [`Loss::gradient`] check the shapes first ([`Error::ShapeMismatch`], nothing written).
+///
+/// ```
+/// use ndnet::losses::{ElementwiseLoss, Loss, MeanSquaredError};
+/// use ndarray::{array, Array2};
+/// assert_eq!(MeanSquaredError.value(3.0, 1.0), 4.0);
+/// let (p, y) = (array![[3.0f32, 1.0]], array![[1.0f32, 1.0]]);
+/// let mut g = Array2::zeros((1, 2));
+/// // mean_j (p_j - y_j)² = 2; d/dp = 2 (p - y) / (rows · cols).
+/// assert_eq!(Loss::gradient(&MeanSquaredError, p.view(), y.view(), None, false, g.view_mut())?, 2.0);
+/// assert_eq!(g, array![[2.0, 0.0]]);
+/// # Ok::<(), ndnet::Error>(())
+/// ```
+pub trait ElementwiseLoss: Clone + Send + Sync + std::fmt::Debug + 'static {
+    /// Keras's name, as [`Loss::name`].
+    fn name(&self) -> &'static str;
+
+    /// Checks that `target` holds values this loss accepts, as [`Loss::validate_targets`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidTarget`] naming the row and column of the first value out of range.
+    fn validate_targets(&self, target: ArrayView2<f32>) -> Result<()>;
+
+    /// True when [`derivative`](ElementwiseLoss::derivative) with `fused` is the derivative
+    /// w.r.t. the pre-activation of `activation`, as [`Loss::fuses_with`]. None by default.
+    fn fuses_with(&self, activation: Activation) -> bool {
+        let _ = activation;
+        false
+    }
+
+    /// The term of one element, `value(p, y)`, in `f64`.
+    fn value(&self, p: f32, y: f32) -> f64;
+
+    /// `d value / d p` at `(p, y)` or, when `fused`, the derivative w.r.t. the pre-activation
+    /// of the output activation this loss [fuses with](ElementwiseLoss::fuses_with); without the
+    /// factor `w_i / (rows · cols)`, which the gradient applies.
+    fn derivative(&self, p: f32, y: f32, fused: bool) -> f32;
+}
+
+impl<T: ElementwiseLoss> Loss for T {
+    fn name(&self) -> &'static str {
+        ElementwiseLoss::name(self)
+    }
+
+    fn validate_targets(&self, target: ArrayView2<f32>) -> Result<()> {
+        ElementwiseLoss::validate_targets(self, target)
+    }
+
+    fn fuses_with(&self, activation: Activation) -> bool {
+        ElementwiseLoss::fuses_with(self, activation)
+    }
+
+    fn loss(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+    ) -> Result<f32> {
+        check_shapes(Loss::name(self), &pred, &target, weights.as_ref(), None)?;
+        let cols = pred.ncols().max(1) as f64;
+        Ok(weighted_mean(pred, target, weights, |p_row, y_row| {
+            let s: f64 = p_row
+                .iter()
+                .zip(y_row.iter())
+                .map(|(&p, &y)| self.value(p, y))
+                .sum();
+            s / cols
+        }))
+    }
+
+    fn gradient(
+        &self,
+        pred: ArrayView2<f32>,
+        target: ArrayView2<f32>,
+        weights: Option<ArrayView1<f32>>,
+        fused: bool,
+        grad: ArrayViewMut2<f32>,
+    ) -> Result<f32> {
+        let n = pred.nrows() * pred.ncols();
+        gradient_and_loss(self, (pred, target, weights), n, grad, |p, y| {
+            self.derivative(p, y, fused)
+        })
+    }
 }
 
 fn check_range(loss: &str, target: ArrayView2<f32>, lo: f32, hi: f32) -> Result<()> {
@@ -210,50 +288,33 @@ fn check_range(loss: &str, target: ArrayView2<f32>, lo: f32, hi: f32) -> Result<
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BinaryCrossentropy;
 
-impl Loss for BinaryCrossentropy {
+impl ElementwiseLoss for BinaryCrossentropy {
     fn name(&self) -> &'static str {
         "binary_crossentropy"
     }
 
     fn validate_targets(&self, target: ArrayView2<f32>) -> Result<()> {
-        check_range(self.name(), target, 0.0, 1.0)
+        check_range(ElementwiseLoss::name(self), target, 0.0, 1.0)
     }
 
     fn fuses_with(&self, activation: Activation) -> bool {
         activation == Activation::Sigmoid
     }
 
-    fn loss(
-        &self,
-        pred: ArrayView2<f32>,
-        target: ArrayView2<f32>,
-        weights: Option<ArrayView1<f32>>,
-    ) -> Result<f32> {
-        elementwise_loss(self.name(), pred, target, weights, |p, y| {
-            let p = p.clamp(EPSILON, 1.0 - EPSILON) as f64;
-            let y = y as f64;
-            -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
-        })
+    fn value(&self, p: f32, y: f32) -> f64 {
+        let p = p.clamp(EPSILON, 1.0 - EPSILON) as f64;
+        let y = y as f64;
+        -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
     }
 
-    fn gradient(
-        &self,
-        pred: ArrayView2<f32>,
-        target: ArrayView2<f32>,
-        weights: Option<ArrayView1<f32>>,
-        fused: bool,
-        grad: ArrayViewMut2<f32>,
-    ) -> Result<f32> {
-        let n = pred.nrows() * pred.ncols();
-        gradient_and_loss(self, (pred, target, weights), n, grad, |p, y| {
-            if !(EPSILON..=1.0 - EPSILON).contains(&p) {
-                0.0
-            } else if fused {
-                p - y
-            } else {
-                (p - y) / (p * (1.0 - p))
-            }
-        })
+    fn derivative(&self, p: f32, y: f32, fused: bool) -> f32 {
+        if !(EPSILON..=1.0 - EPSILON).contains(&p) {
+            0.0
+        } else if fused {
+            p - y
+        } else {
+            (p - y) / (p * (1.0 - p))
+        }
     }
 }
 
@@ -287,41 +348,30 @@ impl BinaryCrossentropy {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BinaryCrossentropyFromLogits;
 
-impl Loss for BinaryCrossentropyFromLogits {
+impl ElementwiseLoss for BinaryCrossentropyFromLogits {
     fn name(&self) -> &'static str {
         "binary_crossentropy_from_logits_gradient"
     }
 
     fn validate_targets(&self, target: ArrayView2<f32>) -> Result<()> {
-        BinaryCrossentropy.validate_targets(target)
+        ElementwiseLoss::validate_targets(&BinaryCrossentropy, target)
     }
 
     fn fuses_with(&self, activation: Activation) -> bool {
         activation == Activation::Sigmoid
     }
 
-    fn loss(
-        &self,
-        pred: ArrayView2<f32>,
-        target: ArrayView2<f32>,
-        weights: Option<ArrayView1<f32>>,
-    ) -> Result<f32> {
-        BinaryCrossentropy.loss(pred, target, weights)
+    fn value(&self, p: f32, y: f32) -> f64 {
+        BinaryCrossentropy.value(p, y)
     }
 
-    fn gradient(
-        &self,
-        pred: ArrayView2<f32>,
-        target: ArrayView2<f32>,
-        weights: Option<ArrayView1<f32>>,
-        fused: bool,
-        grad: ArrayViewMut2<f32>,
-    ) -> Result<f32> {
-        if !fused {
-            return BinaryCrossentropy.gradient(pred, target, weights, fused, grad);
+    /// `p - y` when fused, with no clip; [`BinaryCrossentropy`]'s derivative otherwise.
+    fn derivative(&self, p: f32, y: f32, fused: bool) -> f32 {
+        if fused {
+            p - y
+        } else {
+            BinaryCrossentropy.derivative(p, y, fused)
         }
-        let n = pred.nrows() * pred.ncols();
-        gradient_and_loss(self, (pred, target, weights), n, grad, |p, y| p - y)
     }
 }
 
@@ -422,7 +472,7 @@ impl Loss for CategoricalCrossentropy {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MeanSquaredError;
 
-impl Loss for MeanSquaredError {
+impl ElementwiseLoss for MeanSquaredError {
     fn name(&self) -> &'static str {
         "mean_squared_error"
     }
@@ -431,27 +481,12 @@ impl Loss for MeanSquaredError {
         Ok(())
     }
 
-    fn loss(
-        &self,
-        pred: ArrayView2<f32>,
-        target: ArrayView2<f32>,
-        weights: Option<ArrayView1<f32>>,
-    ) -> Result<f32> {
-        elementwise_loss(self.name(), pred, target, weights, |p, y| {
-            ((p - y) as f64).powi(2)
-        })
+    fn value(&self, p: f32, y: f32) -> f64 {
+        ((p - y) as f64).powi(2)
     }
 
-    fn gradient(
-        &self,
-        pred: ArrayView2<f32>,
-        target: ArrayView2<f32>,
-        weights: Option<ArrayView1<f32>>,
-        _fused: bool,
-        grad: ArrayViewMut2<f32>,
-    ) -> Result<f32> {
-        let n = pred.nrows() * pred.ncols();
-        gradient_and_loss(self, (pred, target, weights), n, grad, |p, y| 2.0 * (p - y))
+    fn derivative(&self, p: f32, y: f32, _fused: bool) -> f32 {
+        2.0 * (p - y)
     }
 }
 

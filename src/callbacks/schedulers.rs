@@ -9,9 +9,10 @@ use crate::model::Sequential;
 use crate::schedules::LearningRateSchedule;
 use crate::validate;
 
+/// What a [`LearningRateScheduler`] applies: a schedule, as the other schedulers, or Keras's
+/// closure of the epoch and the current rate.
 enum Rule {
-    PerEpoch(Box<dyn LearningRateSchedule>),
-    PerStep(Box<dyn LearningRateSchedule>),
+    Schedule(When),
     Closure(Box<dyn FnMut(usize, f32) -> f32 + Send>),
 }
 
@@ -53,14 +54,14 @@ impl LearningRateScheduler {
     /// `lr = schedule.rate(epoch)` at the start of every epoch.
     pub fn per_epoch(schedule: impl LearningRateSchedule + 'static) -> Self {
         LearningRateScheduler {
-            rule: Rule::PerEpoch(Box::new(schedule)),
+            rule: Rule::Schedule(When::PerEpoch(Box::new(schedule))),
         }
     }
 
     /// `lr = schedule.rate(optimizer.iterations())` before every batch.
     pub fn per_step(schedule: impl LearningRateSchedule + 'static) -> Self {
         LearningRateScheduler {
-            rule: Rule::PerStep(Box::new(schedule)),
+            rule: Rule::Schedule(When::PerStep(Box::new(schedule))),
         }
     }
 }
@@ -68,8 +69,10 @@ impl LearningRateScheduler {
 impl fmt::Debug for LearningRateScheduler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.rule {
-            Rule::PerEpoch(s) => write!(f, "LearningRateScheduler::per_epoch({s:?})"),
-            Rule::PerStep(s) => write!(f, "LearningRateScheduler::per_step({s:?})"),
+            Rule::Schedule(When::PerEpoch(s)) => {
+                write!(f, "LearningRateScheduler::per_epoch({s:?})")
+            }
+            Rule::Schedule(When::PerStep(s)) => write!(f, "LearningRateScheduler::per_step({s:?})"),
             Rule::Closure(_) => f.write_str("LearningRateScheduler::new(<closure>)"),
         }
     }
@@ -86,33 +89,30 @@ fn set_learning_rate(model: &mut Sequential, lr: f32) -> Result<()> {
 impl Callback for LearningRateScheduler {
     fn on_train_begin(&mut self, _: &mut Sequential) -> Result<()> {
         match &self.rule {
-            Rule::PerEpoch(s) | Rule::PerStep(s) => s.validate(),
+            Rule::Schedule(when) => when.schedule().validate(),
             Rule::Closure(_) => Ok(()),
         }
     }
 
     fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
-        let lr = match &mut self.rule {
-            Rule::PerEpoch(s) => s.rate(epoch as u64),
+        match &mut self.rule {
+            Rule::Schedule(when) => when.at_epoch_begin(epoch, model, set_learning_rate),
             Rule::Closure(f) => {
                 let current = model.optimizer().map_or(f32::NAN, |o| o.learning_rate());
-                f(epoch, current)
+                set_learning_rate(model, f(epoch, current))
             }
-            Rule::PerStep(_) => return Ok(()),
-        };
-        set_learning_rate(model, lr)
+        }
     }
 
     fn on_train_batch_begin(&mut self, model: &mut Sequential) -> Result<()> {
-        if let Rule::PerStep(s) = &self.rule {
-            let t = model.optimizer().map_or(0, |o| o.iterations());
-            set_learning_rate(model, s.rate(t))?;
+        match &self.rule {
+            Rule::Schedule(when) => when.before_batch(model, set_learning_rate),
+            Rule::Closure(_) => Ok(()),
         }
-        Ok(())
     }
 }
 
-/// When a [`MomentumScheduler`] or [`DropoutScheduler`] applies its schedule.
+/// When a scheduler applies its schedule.
 #[derive(Debug)]
 enum When {
     /// At the start of every epoch, with the epoch (from 0) as the step.
@@ -128,17 +128,33 @@ impl When {
         }
     }
 
-    fn epoch_value(&self, epoch: usize) -> Option<f32> {
+    /// At the start of epoch `epoch`: `set(model, schedule.rate(epoch))` for a per-epoch
+    /// schedule, nothing for a per-step one.
+    fn at_epoch_begin(
+        &self,
+        epoch: usize,
+        model: &mut Sequential,
+        set: impl FnOnce(&mut Sequential, f32) -> Result<()>,
+    ) -> Result<()> {
         match self {
-            When::PerEpoch(s) => Some(s.rate(epoch as u64)),
-            When::PerStep(_) => None,
+            When::PerEpoch(s) => set(model, s.rate(epoch as u64)),
+            When::PerStep(_) => Ok(()),
         }
     }
 
-    fn step_value(&self, model: &Sequential) -> Option<f32> {
+    /// Before a batch: `set(model, schedule.rate(t))`, `t` the optimizer's update count (0
+    /// without an optimizer), for a per-step schedule, nothing for a per-epoch one.
+    fn before_batch(
+        &self,
+        model: &mut Sequential,
+        set: impl FnOnce(&mut Sequential, f32) -> Result<()>,
+    ) -> Result<()> {
         match self {
-            When::PerStep(s) => Some(s.rate(model.optimizer().map_or(0, |o| o.iterations()))),
-            When::PerEpoch(_) => None,
+            When::PerStep(s) => {
+                let t = model.optimizer().map_or(0, |o| o.iterations());
+                set(model, s.rate(t))
+            }
+            When::PerEpoch(_) => Ok(()),
         }
     }
 }
@@ -193,17 +209,11 @@ impl Callback for MomentumScheduler {
     }
 
     fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
-        match self.when.epoch_value(epoch) {
-            Some(m) => set_momentum(model, m),
-            None => Ok(()),
-        }
+        self.when.at_epoch_begin(epoch, model, set_momentum)
     }
 
     fn on_train_batch_begin(&mut self, model: &mut Sequential) -> Result<()> {
-        match self.when.step_value(model) {
-            Some(m) => set_momentum(model, m),
-            None => Ok(()),
-        }
+        self.when.before_batch(model, set_momentum)
     }
 }
 
@@ -294,16 +304,12 @@ impl Callback for DropoutScheduler {
     }
 
     fn on_epoch_begin(&mut self, epoch: usize, model: &mut Sequential) -> Result<()> {
-        match self.when.epoch_value(epoch) {
-            Some(r) => self.apply(model, r),
-            None => Ok(()),
-        }
+        self.when
+            .at_epoch_begin(epoch, model, |model, rate| self.apply(model, rate))
     }
 
     fn on_train_batch_begin(&mut self, model: &mut Sequential) -> Result<()> {
-        match self.when.step_value(model) {
-            Some(r) => self.apply(model, r),
-            None => Ok(()),
-        }
+        self.when
+            .before_batch(model, |model, rate| self.apply(model, rate))
     }
 }

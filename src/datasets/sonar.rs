@@ -169,32 +169,22 @@ impl Locator {
     /// file: a path that was asked for is never silently replaced by the embedded copy.
     pub fn resolve(&self) -> Result<Located> {
         if let Some(path) = &self.explicit {
-            return if path.is_file() {
-                Ok(Located {
-                    path: path.clone(),
-                    origin: Origin::Explicit,
-                })
-            } else {
-                Err(Error::DataUnavailable(format!(
+            return required(path, Origin::Explicit, || {
+                format!(
                     "the Sonar data file {} does not exist (or is not a file); \
                      omit the path to use the copy embedded in ndnet",
                     path.display()
-                )))
-            };
+                )
+            });
         }
         if let Some(path) = &self.env_path {
-            return if path.is_file() {
-                Ok(Located {
-                    path: path.clone(),
-                    origin: Origin::EnvVar,
-                })
-            } else {
-                Err(Error::DataUnavailable(format!(
+            return required(path, Origin::EnvVar, || {
+                format!(
                     "{ENV_PATH} is set to {}, but there is no such file; \
                      unset it (to use the copy embedded in ndnet) or point it at the Sonar CSV file",
                     path.display()
-                )))
-            };
+                )
+            });
         }
         if self.working_dir_file.is_file() {
             return Ok(Located {
@@ -219,6 +209,19 @@ impl Locator {
             Origin::Embedded => embedded(),
             _ => load_file(&located.path),
         }
+    }
+}
+
+/// `path`, found by `origin`, if it names a file; otherwise [`Error::DataUnavailable`] with the
+/// message `missing` writes: a path that was asked for is never replaced by another.
+fn required(path: &Path, origin: Origin, missing: impl FnOnce() -> String) -> Result<Located> {
+    if path.is_file() {
+        Ok(Located {
+            path: path.to_path_buf(),
+            origin,
+        })
+    } else {
+        Err(Error::DataUnavailable(missing()))
     }
 }
 

@@ -363,11 +363,7 @@ impl Sequential {
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
     ) -> Result<f32> {
-        let (x, y) = self.compiled_batch("train_on_batch", x, y)?;
-        match self.step(Batch::Given(x, y), true) {
-            Ok((loss, _)) => Ok(loss),
-            Err(f) => Err(f.into_error(&self.layers, 0, 1)),
-        }
+        self.step_on("train_on_batch", x, y, true)
     }
 
     /// Forward in training mode, loss gradient and backward on `(x, y)`, without updating the
@@ -379,9 +375,23 @@ impl Sequential {
         x: impl AsArray<'a, f32, Ix2>,
         y: impl IntoTargets<'a>,
     ) -> Result<f32> {
-        let (x, y) = self.compiled_batch("compute_gradients", x, y)?;
-        match self.step(Batch::Given(x, y), false) {
-            Ok((loss, _)) | Err(StepFailure::Loss(loss)) => Ok(loss),
+        self.step_on("compute_gradients", x, y, false)
+    }
+
+    /// [`step`](Self::step) on the batch `(x, y)` of the entry point `what` (an error names it
+    /// batch 1 of epoch 0); returns the batch loss. Without `update` a non-finite loss is
+    /// returned, not an error: nothing was updated.
+    fn step_on<'a>(
+        &mut self,
+        what: &str,
+        x: impl AsArray<'a, f32, Ix2>,
+        y: impl IntoTargets<'a>,
+        update: bool,
+    ) -> Result<f32> {
+        let (x, y) = self.compiled_batch(what, x, y)?;
+        match self.step(Batch::Given(x, y), update) {
+            Ok((loss, _)) => Ok(loss),
+            Err(StepFailure::Loss(loss)) if !update => Ok(loss),
             Err(f) => Err(f.into_error(&self.layers, 0, 1)),
         }
     }

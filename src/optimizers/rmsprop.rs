@@ -127,16 +127,11 @@ impl UpdateRule for RmsPropConfig {
             let Some([ms]) = state.slots_mut(slot, &param) else {
                 return;
             };
+            let ms = ms.view_mut();
             if self.epsilon_inside_sqrt {
-                zip_state(param, grad, ms.view_mut(), |w, g, s| {
-                    *s = rho * *s + (1.0 - rho) * g * g;
-                    *w -= lr * g / (*s + eps).sqrt();
-                });
+                plain_step(param, grad, ms, (rho, lr), |s| (s + eps).sqrt());
             } else {
-                zip_state(param, grad, ms.view_mut(), |w, g, s| {
-                    *s = rho * *s + (1.0 - rho) * g * g;
-                    *w -= lr * g / (s.sqrt() + eps);
-                });
+                plain_step(param, grad, ms, (rho, lr), |s| s.sqrt() + eps);
             }
             return;
         }
@@ -153,4 +148,19 @@ impl UpdateRule for RmsPropConfig {
     fn to_config(&self) -> Option<OptimizerConfig> {
         Some(OptimizerConfig::RmsProp(*self))
     }
+}
+
+/// RMSprop without momentum, `s = ρ s + (1 - ρ) g²; w -= lr_t · g / denominator(s)`: one loop
+/// for each form of the denominator (Keras 2's `sqrt(s) + ε`, Keras 3's `sqrt(s + ε)`).
+fn plain_step(
+    param: ArrayViewMut2<f32>,
+    grad: ArrayView2<f32>,
+    ms: ArrayViewMut2<f32>,
+    (rho, lr): (f32, f32),
+    denominator: impl Fn(f32) -> f32,
+) {
+    zip_state(param, grad, ms, |w, g, s| {
+        *s = rho * *s + (1.0 - rho) * g * g;
+        *w -= lr * g / denominator(*s);
+    });
 }
