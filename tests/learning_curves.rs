@@ -64,7 +64,7 @@ mod plot {
 
     #[test]
     fn two_runs_side_by_side_give_an_svg_with_titles_axes_and_legends() {
-        let dir = common::tempdir().unwrap();
+        let dir = super::common::tempdir().unwrap();
         let path = dir.path().join("curves.svg");
         let (a, b) = (history(true), history(true));
         write_learning_curves_svg(
@@ -91,7 +91,7 @@ mod plot {
 
     #[test]
     fn a_single_history_plots_without_validation() {
-        let dir = common::tempdir().unwrap();
+        let dir = super::common::tempdir().unwrap();
         let path = dir.path().join("one.svg");
         history(false).write_svg(&path, "Training only").unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
@@ -101,7 +101,7 @@ mod plot {
 
     #[test]
     fn an_empty_history_or_no_run_is_an_error() {
-        let dir = common::tempdir().unwrap();
+        let dir = super::common::tempdir().unwrap();
         let path = dir.path().join("x.svg");
         assert!(History::default().write_svg(&path, "empty").is_err());
         assert!(write_learning_curves_svg(&path, "none", &[]).is_err());
