@@ -6,10 +6,46 @@
 //! never depends on the thread that ran it, so callers that combine results in task order get
 //! the same bits for any number of threads.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::{Error, Result};
+
+static PRODUCT_THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// Sets how many threads a large matrix product may use (with the `parallel` feature; 0: all
+/// cores; the default is 1), for every model in the process, as `torch.set_num_threads` does.
+///
+/// A product of at least 2²¹ multiply-adds (`m·k·n`; e.g. a 784 → 1024 `Dense` layer on a batch
+/// of 128, forward or backward) is split into blocks of at least 64 columns of its result, one
+/// per thread, the calling thread included; smaller products, such as the sonar networks', run
+/// on the calling thread as before. The results are bitwise the same for any number of
+/// threads: every element is summed in the same order whichever thread computes it. Each split
+/// product starts its threads for the call (scoped threads: a few small allocations per product;
+/// the packing buffers are the layer's, kept between calls).
+///
+/// Threads over folds ([`CrossValidation::threads`](crate::selection::CrossValidation::threads))
+/// and product threads multiply: on a machine with few cores use one or the other.
+///
+/// ```
+/// ndnet::set_product_threads(2);
+/// assert_eq!(ndnet::product_threads(), if cfg!(feature = "parallel") { 2 } else { 1 });
+/// ndnet::set_product_threads(1);
+/// ```
+pub fn set_product_threads(threads: usize) {
+    let threads = if threads == 0 { all_cores() } else { threads };
+    PRODUCT_THREADS.store(threads, Ordering::Relaxed);
+}
+
+/// The threads a large matrix product may use (see [`set_product_threads`]); always 1 without
+/// the `parallel` feature.
+pub fn product_threads() -> usize {
+    if cfg!(feature = "parallel") {
+        PRODUCT_THREADS.load(Ordering::Relaxed)
+    } else {
+        1
+    }
+}
 
 /// The number of threads that `threads = 0` stands for: the cores the process may use
 /// (`std::thread::available_parallelism`), 1 when that is unknown.

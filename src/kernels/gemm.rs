@@ -23,7 +23,7 @@
 
 use std::sync::OnceLock;
 
-use ndarray::{ArrayView2, ArrayViewMut2, s};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis, s};
 
 use crate::error::{Error, Result};
 
@@ -79,18 +79,45 @@ pub(crate) fn path() -> Path {
     })
 }
 
+/// The products' scratch: one packing buffer per block of columns a product is split into
+/// (one unless [`crate::set_product_threads`] asked for more threads and the product is large,
+/// see [`split_blocks`]). Each buffer grows once to what its block needs and is then reused.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Pack {
+    bufs: Vec<Vec<f32>>,
+}
+
+/// Products of fewer multiply-adds than this (`m·k·n`) run on the calling thread alone: below
+/// about 2 M multiply-adds (some 20 µs) starting a thread would cost a noticeable share.
+const SPLIT_MIN_MADDS: usize = 1 << 21;
+/// Fewest columns of `c` a thread of a split product takes.
+const SPLIT_MIN_COLS: usize = 64;
+
+/// Into how many blocks of columns the product `(m×k)·(k×n)` is split: at most the product
+/// threads asked for, 1 for small products. A split changes no result: each element of `c` is
+/// summed in the same order whichever block, and so whichever thread, computes it.
+fn split_blocks(m: usize, k: usize, n: usize) -> usize {
+    let threads = crate::threads::product_threads();
+    if threads <= 1 || m.saturating_mul(k).saturating_mul(n) < SPLIT_MIN_MADDS {
+        return 1;
+    }
+    threads.min(n / SPLIT_MIN_COLS).max(1)
+}
+
 /// `c = alpha · a · b + beta · c`, with `a: (m, k)`, `b: (k, n)`, `c: (m, n)`.
 ///
 /// `pack` is scratch space reused across calls. The shapes are checked here, in every build:
 /// a mismatch is a `ShapeMismatch` error and nothing is written. With `beta == 0` the old
-/// contents of `c` are ignored (NaN included).
+/// contents of `c` are ignored (NaN included). A large product runs on the product threads
+/// (blocks of columns of `c`, each block's `b` packed by its own thread), with the same bits
+/// as on one.
 pub(crate) fn gemm(
     alpha: f32,
     a: &ArrayView2<f32>,
     b: &ArrayView2<f32>,
     beta: f32,
     c: &mut ArrayViewMut2<f32>,
-    pack: &mut Vec<f32>,
+    pack: &mut Pack,
 ) -> Result<()> {
     let (m, k) = a.dim();
     let n = b.ncols();
@@ -108,8 +135,46 @@ pub(crate) fn gemm(
             found: c.shape().to_vec(),
         });
     }
-    gemm_on(path(), alpha, a, b, beta, c, pack);
-    Ok(())
+    gemm_blocks(path(), split_blocks(m, k, n), alpha, a, b, beta, c, pack)
+}
+
+/// [`gemm`] on a given path split into `blocks` blocks of columns (fewer when `n` is narrow),
+/// shapes already checked.
+#[allow(clippy::too_many_arguments)]
+fn gemm_blocks(
+    path: Path,
+    blocks: usize,
+    alpha: f32,
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<f32>,
+    pack: &mut Pack,
+) -> Result<()> {
+    let n = b.ncols();
+    let blocks = blocks.clamp(1, n.max(1));
+    if pack.bufs.len() < blocks {
+        pack.bufs.resize_with(blocks, Vec::new);
+    }
+    if blocks == 1 {
+        gemm_on(path, alpha, a, b, beta, c, &mut pack.bufs[0]);
+        return Ok(());
+    }
+    // Block widths a multiple of 32 columns (two AVX-512 panels), the last one shorter.
+    let width = n.div_ceil(blocks).next_multiple_of(32);
+    let items = c
+        .axis_chunks_iter_mut(Axis(1), width)
+        .zip(b.axis_chunks_iter(Axis(1), width))
+        .zip(pack.bufs.iter_mut());
+    crate::threads::run_queue(
+        blocks,
+        items,
+        || (),
+        |(), ((mut c, b), buf)| {
+            gemm_on(path, alpha, a, &b, beta, &mut c, buf);
+            Ok(())
+        },
+    )
 }
 
 /// [`gemm`] on a given path, shapes already checked (`b: (k, n)`, `c: (m, n)`).
@@ -1207,6 +1272,45 @@ mod tests {
     }
 
     #[test]
+    fn products_split_over_threads_give_the_bits_of_one() {
+        // Blocks of columns on several threads: every element is summed in the same order.
+        let shapes = [(33, 300, 130), (128, 784, 1000), (5, 17, 64), (70, 260, 97)];
+        for path in paths() {
+            for &(m, k, n) in &shapes {
+                let a = filled(m, k, 1);
+                let b = filled(k, n, 2);
+                let bt = filled(n, k, 3);
+                let c0 = filled(m, n, 4);
+                for (alpha, beta) in [(1.0, 0.0), (0.5, 2.0)] {
+                    let run = |blocks: usize, b: &ArrayView2<f32>| {
+                        let mut c = c0.clone();
+                        let mut pack = Pack::default();
+                        let args = (alpha, &a.view(), b, beta);
+                        gemm_blocks(
+                            path,
+                            blocks,
+                            args.0,
+                            args.1,
+                            args.2,
+                            args.3,
+                            &mut c.view_mut(),
+                            &mut pack,
+                        )
+                        .unwrap();
+                        c
+                    };
+                    for b in [b.view(), bt.t()] {
+                        let one = run(1, &b);
+                        for blocks in [2, 3, 5] {
+                            assert_eq!(run(blocks, &b), one, "{path:?} {m}x{k}x{n} {blocks}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn views_the_simd_kernels_cannot_read_use_the_portable_kernel() {
         // A negative stride and a column-major result: the SIMD kernels decline them.
         let a = filled(7, 20, 1);
@@ -1221,7 +1325,7 @@ mod tests {
                 &b.view(),
                 0.0,
                 &mut c.view_mut(),
-                &mut Vec::new(),
+                &mut Pack::default(),
             )
             .unwrap();
             gemm_on(
@@ -1250,7 +1354,7 @@ mod tests {
             &b.view(),
             0.5,
             &mut c.view_mut(),
-            &mut Vec::new(),
+            &mut Pack::default(),
         )
         .unwrap();
         assert!(c.iter().all(|&v| v == 1.0));
@@ -1261,7 +1365,7 @@ mod tests {
             &b.view(),
             0.0,
             &mut c.view_mut(),
-            &mut Vec::new(),
+            &mut Pack::default(),
         )
         .unwrap();
         assert!(c.iter().all(|&v| v == 0.0));
@@ -1269,7 +1373,7 @@ mod tests {
 
     #[test]
     fn mismatched_shapes_are_errors_and_write_nothing() {
-        let mut pack = Vec::new();
+        let mut pack = Pack::default();
         let a = Array2::<f32>::ones((64, 4));
         let w = Array2::<f32>::ones((4, 32));
         let mut small = Array2::<f32>::zeros((1, 32));

@@ -7,7 +7,7 @@ use crate::constraints::Constraint;
 use crate::error::{Error, Result};
 use crate::init::{Initializer, try_vec, try_zeros2};
 use crate::kernels::elementwise::zip2;
-use crate::kernels::gemm::gemm;
+use crate::kernels::gemm::{Pack, gemm};
 use crate::regularizers::Regularizer;
 
 /// Fully connected layer: `y = activation(x · W + b)`, `W` shaped `(inputs, units)`.
@@ -41,7 +41,7 @@ pub struct Dense {
     kernel_grad: Array2<f32>,
     bias_grad: Array1<f32>,
     /// Scratch for the matrix products (grows once).
-    pack: Vec<f32>,
+    pack: Pack,
 }
 
 impl Dense {
@@ -60,7 +60,7 @@ impl Dense {
             bias: Array1::zeros(0),
             kernel_grad: Array2::zeros((0, 0)),
             bias_grad: Array1::zeros(0),
-            pack: Vec::new(),
+            pack: Pack::default(),
         }
     }
 
@@ -127,7 +127,7 @@ impl Dense {
         &self,
         input: ArrayView2<f32>,
         mut output: ArrayViewMut2<f32>,
-        pack: &mut Vec<f32>,
+        pack: &mut Pack,
     ) -> Result<()> {
         check_forward("Dense", self.kernel.dim(), &input, &output)?;
         gemm(1.0, &input, &self.kernel.view(), 0.0, &mut output, pack)?;
@@ -167,7 +167,7 @@ impl Layer for Dense {
 
     /// The products' scratch is allocated for the call.
     fn infer(&self, input: ArrayView2<f32>, output: ArrayViewMut2<f32>) -> Result<()> {
-        self.affine(input, output, &mut Vec::new())
+        self.affine(input, output, &mut Pack::default())
     }
 
     /// As [`infer`](Layer::infer) in every mode, on the layer's own scratch (grown once).

@@ -1,0 +1,82 @@
+//! Large matrix products split over threads (`set_product_threads`) train and predict with the
+//! bits of one thread. Alone in its test binary: the setting is process-wide.
+
+use ndarray::Array2;
+use ndnet::prelude::*;
+
+/// 192 rows of 300 features and one-hot labels over 10 classes.
+fn data() -> (Array2<f32>, Array2<f32>) {
+    let x = Array2::from_shape_fn((192, 300), |(i, j)| {
+        ((i * 31 + j * 17) % 101) as f32 / 50.5 - 1.0
+    });
+    let y = Array2::from_shape_fn((192, 10), |(i, c)| (c == (i * 7) % 10) as u8 as f32);
+    (x, y)
+}
+
+/// 300-512-256-10 with dropout: at a batch of 64 every hidden layer's products, forward and
+/// backward, are above the splitting threshold (2^21 multiply-adds).
+fn train() -> (Vec<Vec<f32>>, Array2<f32>) {
+    let mut model = Sequential::new(300).with_seed(5);
+    model
+        .add(Dense::new(512).activation(Activation::Relu))
+        .unwrap();
+    model.add(Dropout::new(0.5)).unwrap();
+    model
+        .add(
+            Dense::new(256)
+                .activation(Activation::Relu)
+                .kernel_constraint(MaxNorm::new(3.0)),
+        )
+        .unwrap();
+    model
+        .add(Dense::new(10).activation(Activation::Softmax))
+        .unwrap();
+    model
+        .compile(CategoricalCrossentropy, Sgd::new(0.05).momentum(0.9))
+        .unwrap();
+    let (x, y) = data();
+    let options = FitOptions {
+        epochs: 3,
+        batch_size: 64,
+        ..Default::default()
+    };
+    model.fit(&x, &y, &options).unwrap();
+    let weights = model
+        .get_weights()
+        .iter()
+        .map(|w| w.iter().copied().collect())
+        .collect();
+    (weights, model.predict(&x).unwrap())
+}
+
+#[test]
+fn training_and_prediction_give_the_same_bits_on_1_2_3_and_5_threads() {
+    ndnet::set_product_threads(1);
+    assert_eq!(ndnet::product_threads(), 1);
+    let (weights, predictions) = train();
+    for threads in [2, 3, 5] {
+        ndnet::set_product_threads(threads);
+        if cfg!(feature = "parallel") {
+            assert_eq!(ndnet::product_threads(), threads);
+        }
+        let (w, p) = train();
+        assert_eq!(w.len(), weights.len());
+        for (layer, (got, want)) in w.iter().zip(&weights).enumerate() {
+            assert!(
+                got.iter()
+                    .zip(want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "weights {layer} differ on {threads} threads"
+            );
+        }
+        assert!(
+            p.iter()
+                .zip(&predictions)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "predictions differ on {threads} threads"
+        );
+    }
+    ndnet::set_product_threads(0);
+    assert!(ndnet::product_threads() >= 1);
+    ndnet::set_product_threads(1);
+}
