@@ -70,6 +70,8 @@ usage: mnist_dropout [options]
   --minutes M               stop each model after the last epoch that fits in M minutes
   --seed S                  initial weights, batch order and dropout masks (default 1)
   --threads T               models trained at once, one thread each (default: one per model)
+  --product-threads P       threads per large matrix product of each model (default 1); the
+                            results are the same bits for any P
   --quick                   5,000 training and 2,000 test images, 3 epochs (unless --epochs)
   --holdout                 train on 50,000 images, score on the other 10,000 training images
   --data DIR                folder with the four IDX files
@@ -156,6 +158,7 @@ struct Args {
     models: Vec<Kind>,
     seed: u64,
     threads: Option<usize>,
+    product_threads: usize,
     quick: bool,
     holdout: bool,
     data: Option<PathBuf>,
@@ -176,6 +179,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         models: Kind::ALL.to_vec(),
         seed: 1,
         threads: None,
+        product_threads: 1,
         quick: false,
         holdout: false,
         data: None,
@@ -244,6 +248,12 @@ fn parse_args() -> Result<Args, lexopt::Error> {
                     return Err("--threads must be at least 1".into());
                 }
                 args.threads = Some(t);
+            }
+            Long("product-threads") => {
+                args.product_threads = parser.value()?.parse()?;
+                if args.product_threads == 0 {
+                    return Err("--product-threads must be at least 1".into());
+                }
             }
             Long("quick") => args.quick = true,
             Long("holdout") => args.holdout = true,
@@ -367,8 +377,9 @@ fn run(args: &Args) -> ndnet::Result<()> {
         .unwrap_or(args.models.len())
         .min(args.models.len());
     let batches = train.len().div_ceil(100);
+    ndnet::set_product_threads(args.product_threads);
     eprintln!(
-        "{}: {} training images, {} {scored_on} images (from {}); 784-{}x{}-10, {} epochs of {} updates, {} model(s) on {} thread(s)",
+        "{}: {} training images, {} {scored_on} images (from {}); 784-{}x{}-10, {} epochs of {} updates, {} model(s) on {} thread(s), {} product thread(s) each",
         args.dataset.name(),
         train.len(),
         test.len(),
@@ -378,7 +389,8 @@ fn run(args: &Args) -> ndnet::Result<()> {
         epochs,
         batches,
         args.models.len(),
-        threads
+        threads,
+        args.product_threads
     );
     for dir in std::iter::once(&args.out).chain(&args.save) {
         std::fs::create_dir_all(dir).map_err(|e| ndnet::Error::Io {

@@ -70,10 +70,11 @@ pub(crate) fn workers(threads: usize, tasks: usize) -> usize {
 ///
 /// After a task fails no further item is started; the error returned is the one of the
 /// earliest failing item in the order of `items` (items are taken in that order, so every
-/// item before it ran), which does not depend on the thread count.
+/// item before it ran), which does not depend on the thread count. Without a failure every item
+/// runs exactly once: a thread that cannot be started leaves its share to the others.
 ///
 /// # Errors
-/// The earliest task's error, or [`Error::InvalidState`] when a thread cannot be started.
+/// The earliest task's error.
 pub(crate) fn run_queue<I, S>(
     threads: usize,
     items: I,
@@ -110,17 +111,14 @@ where
             }
         }
     };
-    let spawned = std::thread::scope(|scope| -> std::io::Result<()> {
+    std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(workers - 1);
         for i in 1..workers {
             let builder = std::thread::Builder::new().name(format!("ndnet-worker-{i}"));
             match builder.spawn_scoped(scope, work) {
                 Ok(handle) => handles.push(handle),
-                Err(e) => {
-                    // Stop the workers already started; the scope joins them.
-                    failed.store(true, Ordering::Relaxed);
-                    return Err(e);
-                }
+                // The threads that did start, and this one, take its share.
+                Err(_) => break,
             }
         }
         work();
@@ -129,9 +127,7 @@ where
                 std::panic::resume_unwind(panic);
             }
         }
-        Ok(())
     });
-    spawned.map_err(|e| Error::InvalidState(format!("cannot start worker threads: {e}")))?;
     match first_error
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)

@@ -4,19 +4,20 @@
 use ndarray::Array2;
 use ndnet::prelude::*;
 
-/// 192 rows of 300 features and one-hot labels over 10 classes.
+/// 192 rows of 600 features and one-hot labels over 10 classes.
 fn data() -> (Array2<f32>, Array2<f32>) {
-    let x = Array2::from_shape_fn((192, 300), |(i, j)| {
+    let x = Array2::from_shape_fn((192, 600), |(i, j)| {
         ((i * 31 + j * 17) % 101) as f32 / 50.5 - 1.0
     });
     let y = Array2::from_shape_fn((192, 10), |(i, c)| (c == (i * 7) % 10) as u8 as f32);
     (x, y)
 }
 
-/// 300-512-256-10 with dropout: at a batch of 64 every hidden layer's products, forward and
-/// backward, are above the splitting threshold (2^21 multiply-adds).
-fn train() -> (Vec<Vec<f32>>, Array2<f32>) {
-    let mut model = Sequential::new(300).with_seed(5);
+/// 600-512-256-10 with dropout: at a batch of 64 every hidden layer's products, forward and
+/// backward, are above the splitting threshold (2^21 multiply-adds), and so is the first
+/// layer's update (600·512 weights, at least 2^18).
+fn train(optimizer: &dyn Fn() -> Box<dyn Optimizer>) -> (Vec<Vec<f32>>, Array2<f32>) {
+    let mut model = Sequential::new(600).with_seed(5);
     model
         .add(Dense::new(512).activation(Activation::Relu))
         .unwrap();
@@ -32,7 +33,7 @@ fn train() -> (Vec<Vec<f32>>, Array2<f32>) {
         .add(Dense::new(10).activation(Activation::Softmax))
         .unwrap();
     model
-        .compile(CategoricalCrossentropy, Sgd::new(0.05).momentum(0.9))
+        .compile_boxed(Box::new(CategoricalCrossentropy), optimizer())
         .unwrap();
     let (x, y) = data();
     let options = FitOptions {
@@ -51,15 +52,26 @@ fn train() -> (Vec<Vec<f32>>, Array2<f32>) {
 
 #[test]
 fn training_and_prediction_give_the_same_bits_on_1_2_3_and_5_threads() {
+    let sgd = || -> Box<dyn Optimizer> { Box::new(Sgd::new(0.05).momentum(0.9)) };
+    let adam = || -> Box<dyn Optimizer> { Box::new(Adam::new(1e-3)) };
+    for optimizer in [&sgd as &dyn Fn() -> Box<dyn Optimizer>, &adam] {
+        same_bits_on_any_thread_count(optimizer);
+    }
+    ndnet::set_product_threads(0);
+    assert!(ndnet::product_threads() >= 1);
+    ndnet::set_product_threads(1);
+}
+
+fn same_bits_on_any_thread_count(optimizer: &dyn Fn() -> Box<dyn Optimizer>) {
     ndnet::set_product_threads(1);
     assert_eq!(ndnet::product_threads(), 1);
-    let (weights, predictions) = train();
+    let (weights, predictions) = train(optimizer);
     for threads in [2, 3, 5] {
         ndnet::set_product_threads(threads);
         if cfg!(feature = "parallel") {
             assert_eq!(ndnet::product_threads(), threads);
         }
-        let (w, p) = train();
+        let (w, p) = train(optimizer);
         assert_eq!(w.len(), weights.len());
         for (layer, (got, want)) in w.iter().zip(&weights).enumerate() {
             assert!(
@@ -76,7 +88,4 @@ fn training_and_prediction_give_the_same_bits_on_1_2_3_and_5_threads() {
             "predictions differ on {threads} threads"
         );
     }
-    ndnet::set_product_threads(0);
-    assert!(ndnet::product_threads() >= 1);
-    ndnet::set_product_threads(1);
 }

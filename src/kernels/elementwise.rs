@@ -130,19 +130,49 @@ pub(crate) fn zip3(
     }
 }
 
-/// `f(a, b, s)` for each element of a parameter `a`, its gradient `b` and an optimizer state `s`.
+/// Fewest elements of an optimizer update that is split over the product threads.
+const SPLIT_MIN_LEN: usize = 1 << 18;
+
+/// The block length when an update of `len` elements is split over the product threads
+/// ([`crate::set_product_threads`]), a multiple of 64; `None` to run it on the calling thread.
+/// Each element is updated alone, so a split changes no result.
+fn split_len(len: usize) -> Option<(usize, usize)> {
+    let threads = crate::threads::product_threads();
+    (threads > 1 && len >= SPLIT_MIN_LEN)
+        .then(|| (threads, len.div_ceil(threads).next_multiple_of(64)))
+}
+
+/// `f(a, b, s)` for each element of a parameter `a`, its gradient `b` and an optimizer state `s`
+/// (large contiguous ones split over the product threads).
 #[inline]
 pub(crate) fn zip_state(
     mut a: ArrayViewMut2<f32>,
     b: ArrayView2<f32>,
     mut s: ArrayViewMut2<f32>,
-    f: impl Fn(&mut f32, f32, &mut f32),
+    f: impl Fn(&mut f32, f32, &mut f32) + Sync,
 ) {
     assert!(
         a.dim() == b.dim() && a.dim() == s.dim(),
         "zip_state: shapes differ"
     );
     if let (Some(sa), Some(sb), Some(ss)) = (a.as_slice_mut(), b.as_slice(), s.as_slice_mut()) {
+        if let Some((threads, len)) = split_len(sa.len()) {
+            let blocks = sa
+                .chunks_mut(len)
+                .zip(sb.chunks(len))
+                .zip(ss.chunks_mut(len));
+            // The tasks cannot fail.
+            let _ = crate::threads::run_queue(
+                threads,
+                blocks,
+                || (),
+                |_, ((a, b), s)| {
+                    slices_state(a, b, s, &f);
+                    Ok(())
+                },
+            );
+            return;
+        }
         slices_state(sa, sb, ss, f);
     } else {
         Zip::from(a).and(b).and(s).for_each(|x, &y, z| f(x, y, z));
@@ -156,7 +186,7 @@ pub(crate) fn zip_state2(
     b: ArrayView2<f32>,
     mut s: ArrayViewMut2<f32>,
     mut t: ArrayViewMut2<f32>,
-    f: impl Fn(&mut f32, f32, &mut f32, &mut f32),
+    f: impl Fn(&mut f32, f32, &mut f32, &mut f32) + Sync,
 ) {
     assert!(
         a.dim() == b.dim() && a.dim() == s.dim() && a.dim() == t.dim(),
@@ -168,6 +198,24 @@ pub(crate) fn zip_state2(
         s.as_slice_mut(),
         t.as_slice_mut(),
     ) {
+        if let Some((threads, len)) = split_len(sa.len()) {
+            let blocks = sa
+                .chunks_mut(len)
+                .zip(sb.chunks(len))
+                .zip(ss.chunks_mut(len))
+                .zip(st.chunks_mut(len));
+            // The tasks cannot fail.
+            let _ = crate::threads::run_queue(
+                threads,
+                blocks,
+                || (),
+                |_, (((a, b), s), t)| {
+                    slices_state2(a, b, s, t, &f);
+                    Ok(())
+                },
+            );
+            return;
+        }
         slices_state2(sa, sb, ss, st, f);
     } else {
         Zip::from(a)

@@ -157,7 +157,7 @@ fn plain_step(
     grad: ArrayView2<f32>,
     ms: ArrayViewMut2<f32>,
     (rho, lr): (f32, f32),
-    denominator: impl Fn(f32) -> f32,
+    denominator: impl Fn(f32) -> f32 + Sync,
 ) {
     zip_state(param, grad, ms, |w, g, s| {
         *s = rho * *s + (1.0 - rho) * g * g;
