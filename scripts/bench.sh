@@ -2,7 +2,8 @@
 # Runs every benchmark and writes BENCHMARKS.md, all in one sitting: the core's FMA peak and the
 # matrix-product kernels (ndnet's and matrixmultiply's with AVX-512, benches/kernels.rs), the
 # same products in PyTorch (torch.mm, MKL) and NumPy (OpenBLAS), the criterion benches of the
-# networks, the three sonar experiments timed end to end, and the PyTorch peer scripts.
+# networks (and the large one on two product threads), the three sonar experiments timed end to
+# end, and the PyTorch peer scripts.
 #
 #   scripts/bench.sh                 # all of it
 #   TORCH_PYTHON=/path/to/python scripts/bench.sh
@@ -47,6 +48,7 @@ fi
 echo "load after the kernels: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
 cargo bench --bench forward_backward 2>&1 | tee "$out/criterion.txt"
+cargo bench --bench threads 2>&1 | tee "$out/threads.txt"
 
 cargo build --release --example sonar_dropout
 for i in 1 2 3; do
