@@ -11,27 +11,16 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array2, linalg::general_mat_mul};
 use ndnet::prelude::*;
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use rand_distr::{Distribution, Normal};
 
 mod cpu_time;
+mod nets;
 use cpu_time::ThreadCpuTime;
+use nets::{large_mlp, normal, one_hot};
 
 type Crit = Criterion<ThreadCpuTime>;
 
-fn normal(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let n = Normal::new(0.0f32, 1.0).unwrap();
-    Array2::from_shape_fn((rows, cols), |_| n.sample(&mut rng))
-}
-
 fn binary_targets(rows: usize) -> Array2<f32> {
     Array2::from_shape_fn((rows, 1), |(i, _)| (i % 2) as f32)
-}
-
-fn one_hot(rows: usize, classes: usize) -> Array2<f32> {
-    Array2::from_shape_fn((rows, classes), |(i, j)| f32::from(i % classes == j))
 }
 
 fn dense(units: usize, act: Activation) -> Dense {
@@ -62,22 +51,6 @@ fn sonar_hidden() -> Sequential {
     m.add(Dropout::new(0.2)).unwrap();
     m.add(dense(1, Activation::Sigmoid)).unwrap();
     m.compile(BinaryCrossentropy, Sgd::new(0.1).momentum(0.9))
-        .unwrap();
-    m
-}
-
-/// 784-1024-1024-10, ReLU, Dropout(0.5) after each hidden layer, softmax + cross-entropy.
-fn large_mlp() -> Sequential {
-    let mut m = Sequential::new(784).with_seed(1);
-    m.add(Dense::new(1024).activation(Activation::Relu))
-        .unwrap();
-    m.add(Dropout::new(0.5)).unwrap();
-    m.add(Dense::new(1024).activation(Activation::Relu))
-        .unwrap();
-    m.add(Dropout::new(0.5)).unwrap();
-    m.add(Dense::new(10).activation(Activation::Softmax))
-        .unwrap();
-    m.compile(CategoricalCrossentropy, Sgd::new(0.01).momentum(0.9))
         .unwrap();
     m
 }

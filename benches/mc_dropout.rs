@@ -21,19 +21,14 @@ use ndnet::experiments::SonarExperiment;
 use ndnet::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Normal};
 
 mod cpu_time;
+mod nets;
 use cpu_time::ThreadCpuTime;
+use nets::normal;
 
 /// The numbers of passes measured on one thread.
 const PASSES: [usize; 3] = [1, 10, 50];
-
-fn normal(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let n = Normal::new(0.0f32, 1.0).unwrap();
-    Array2::from_shape_fn((rows, cols), |_| n.sample(&mut rng))
-}
 
 /// `rows` rows of 784 uniform "pixels" in [0, 1).
 fn pixels(rows: usize, seed: u64) -> Array2<f32> {

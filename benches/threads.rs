@@ -11,38 +11,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use ndarray::Array2;
 use ndnet::prelude::*;
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use rand_distr::{Distribution, Normal};
 
-fn normal(rows: usize, cols: usize, seed: u64) -> Array2<f32> {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let n = Normal::new(0.0f32, 1.0).unwrap();
-    Array2::from_shape_fn((rows, cols), |_| n.sample(&mut rng))
-}
-
-/// 784-1024-1024-10, ReLU, Dropout(0.5) after each hidden layer, softmax + cross-entropy, as in
-/// `forward_backward.rs`.
-fn large_mlp() -> Sequential {
-    let mut m = Sequential::new(784).with_seed(1);
-    m.add(Dense::new(1024).activation(Activation::Relu))
-        .unwrap();
-    m.add(Dropout::new(0.5)).unwrap();
-    m.add(Dense::new(1024).activation(Activation::Relu))
-        .unwrap();
-    m.add(Dropout::new(0.5)).unwrap();
-    m.add(Dense::new(10).activation(Activation::Softmax))
-        .unwrap();
-    m.compile(CategoricalCrossentropy, Sgd::new(0.01).momentum(0.9))
-        .unwrap();
-    m
-}
+mod nets;
+use nets::{large_mlp, normal, one_hot};
 
 fn product_threads(c: &mut Criterion) {
     let x = normal(128, 784, 2);
-    let y = Array2::from_shape_fn((128, 10), |(i, j)| f32::from(i % 10 == j));
+    let y = one_hot(128, 10);
     let a = normal(1024, 1024, 4);
     let mut linear = Sequential::new(1024).with_seed(1);
     linear.add(Dense::new(1024).use_bias(false)).unwrap();
