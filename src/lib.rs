@@ -72,8 +72,7 @@ pub mod rng;
 pub mod safetensors;
 pub mod schedules;
 pub mod selection;
-mod threads;
-pub use threads::{product_threads, set_product_threads};
+pub use kernels::threads::{product_threads, set_product_threads};
 mod validate;
 
 /// The `ndarray` version ndnet is built on, so `ndnet::ndarray::array!` works without a

@@ -1,8 +1,39 @@
 //! Large matrix products split over threads (`set_product_threads`) train and predict with the
-//! bits of one thread. Alone in its test binary: the setting is process-wide.
+//! bits of one thread, and a training step on several threads allocates nothing once the
+//! workers run. Alone in its test binary, without libtest's harness: the setting is
+//! process-wide, and the allocation counter counts every thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndarray::Array2;
 use ndnet::prelude::*;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// 192 rows of 600 features and one-hot labels over 10 classes.
 fn data() -> (Array2<f32>, Array2<f32>) {
@@ -16,7 +47,7 @@ fn data() -> (Array2<f32>, Array2<f32>) {
 /// 600-512-256-10 with dropout: at a batch of 64 every hidden layer's products, forward and
 /// backward, are above the splitting threshold (2^21 multiply-adds), and so is the first
 /// layer's update (600·512 weights, at least 2^18).
-fn train(optimizer: &dyn Fn() -> Box<dyn Optimizer>) -> (Vec<Vec<f32>>, Array2<f32>) {
+fn network(optimizer: &dyn Fn() -> Box<dyn Optimizer>) -> Sequential {
     let mut model = Sequential::new(600).with_seed(5);
     model
         .add(Dense::new(512).activation(Activation::Relu))
@@ -35,6 +66,11 @@ fn train(optimizer: &dyn Fn() -> Box<dyn Optimizer>) -> (Vec<Vec<f32>>, Array2<f
     model
         .compile_boxed(Box::new(CategoricalCrossentropy), optimizer())
         .unwrap();
+    model
+}
+
+fn train(optimizer: &dyn Fn() -> Box<dyn Optimizer>) -> (Vec<Vec<f32>>, Array2<f32>) {
+    let mut model = network(optimizer);
     let (x, y) = data();
     let options = FitOptions {
         epochs: 3,
@@ -50,7 +86,6 @@ fn train(optimizer: &dyn Fn() -> Box<dyn Optimizer>) -> (Vec<Vec<f32>>, Array2<f
     (weights, model.predict(&x).unwrap())
 }
 
-#[test]
 fn training_and_prediction_give_the_same_bits_on_1_2_3_and_5_threads() {
     let sgd = || -> Box<dyn Optimizer> { Box::new(Sgd::new(0.05).momentum(0.9)) };
     let adam = || -> Box<dyn Optimizer> { Box::new(Adam::new(1e-3)) };
@@ -88,4 +123,32 @@ fn same_bits_on_any_thread_count(optimizer: &dyn Fn() -> Box<dyn Optimizer>) {
             "predictions differ on {threads} threads"
         );
     }
+}
+
+/// Steps on two product threads, after a first one (which grows the packing buffers and starts
+/// the workers), allocate nothing on any thread.
+fn a_step_on_two_threads_allocates_nothing() {
+    ndnet::set_product_threads(2);
+    let sgd = || -> Box<dyn Optimizer> { Box::new(Sgd::new(0.05).momentum(0.9)) };
+    let mut model = network(&sgd);
+    let (x, y) = data();
+    let (xb, yb) = (
+        x.slice(ndarray::s![..64, ..]),
+        y.slice(ndarray::s![..64, ..]),
+    );
+    model.train_on_batch(xb, yb).unwrap();
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        model.train_on_batch(xb, yb).unwrap();
+    }
+    let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    assert_eq!(allocations, 0, "allocations in 3 steps on two threads");
+    ndnet::set_product_threads(1);
+}
+
+fn main() {
+    training_and_prediction_give_the_same_bits_on_1_2_3_and_5_threads();
+    println!("test training_and_prediction_give_the_same_bits_on_1_2_3_and_5_threads ... ok");
+    a_step_on_two_threads_allocates_nothing();
+    println!("test a_step_on_two_threads_allocates_nothing ... ok");
 }

@@ -137,7 +137,7 @@ const SPLIT_MIN_LEN: usize = 1 << 18;
 /// ([`crate::set_product_threads`]), a multiple of 64; `None` to run it on the calling thread.
 /// Each element is updated alone, so a split changes no result.
 fn split_len(len: usize) -> Option<(usize, usize)> {
-    let threads = crate::threads::product_threads();
+    let threads = crate::kernels::threads::product_threads();
     (threads > 1 && len >= SPLIT_MIN_LEN)
         .then(|| (threads, len.div_ceil(threads).next_multiple_of(64)))
 }
@@ -162,7 +162,7 @@ pub(crate) fn zip_state(
                 .zip(sb.chunks(len))
                 .zip(ss.chunks_mut(len));
             // The tasks cannot fail.
-            let _ = crate::threads::run_queue(
+            let _ = crate::kernels::threads::run_queue(
                 threads,
                 blocks,
                 || (),
@@ -205,7 +205,7 @@ pub(crate) fn zip_state2(
                 .zip(ss.chunks_mut(len))
                 .zip(st.chunks_mut(len));
             // The tasks cannot fail.
-            let _ = crate::threads::run_queue(
+            let _ = crate::kernels::threads::run_queue(
                 threads,
                 blocks,
                 || (),

@@ -97,7 +97,7 @@ const SPLIT_MIN_COLS: usize = 64;
 /// threads asked for, 1 for small products. A split changes no result: each element of `c` is
 /// summed in the same order whichever block, and so whichever thread, computes it.
 fn split_blocks(m: usize, k: usize, n: usize) -> usize {
-    let threads = crate::threads::product_threads();
+    let threads = crate::kernels::threads::product_threads();
     if threads <= 1 || m.saturating_mul(k).saturating_mul(n) < SPLIT_MIN_MADDS {
         return 1;
     }
@@ -166,7 +166,7 @@ fn gemm_blocks(
         .axis_chunks_iter_mut(Axis(1), width)
         .zip(b.axis_chunks_iter(Axis(1), width))
         .zip(pack.bufs.iter_mut());
-    crate::threads::run_queue(
+    crate::kernels::threads::run_queue(
         blocks,
         items,
         || (),

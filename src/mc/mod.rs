@@ -510,12 +510,12 @@ fn run_tasks(
     x: ArrayView2<f32>,
     total: &mut Sums,
 ) -> Result<()> {
-    if crate::threads::workers(threads, plan.tasks()) <= 1 {
+    if crate::kernels::threads::workers(threads, plan.tasks()) <= 1 {
         return run_here(plan, layers, x, total);
     }
     let stride = plan.task_len();
     let mut partials = vec![0.0f64; stride * plan.tasks()];
-    crate::threads::run_queue(
+    crate::kernels::threads::run_queue(
         threads,
         partials.chunks_mut(stride).enumerate(),
         || Worker::new(plan, layers),

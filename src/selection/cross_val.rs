@@ -351,7 +351,7 @@ impl CrossValidation {
             on_fold(k, accuracy);
             Ok(accuracy)
         };
-        let scores = crate::threads::map_indexed(folds.len(), self.threads, run)?;
+        let scores = crate::kernels::threads::map_indexed(folds.len(), self.threads, run)?;
         Ok(CvScores { scores })
     }
 }

@@ -357,7 +357,7 @@ impl Search {
             on_progress(Progress { done, total });
             Ok(score)
         };
-        let scores = crate::threads::map_indexed(total, self.cv.threads, train)?;
+        let scores = crate::kernels::threads::map_indexed(total, self.cv.threads, train)?;
         let mut results: Vec<TuningResult<C>> = candidates
             .iter()
             .enumerate()

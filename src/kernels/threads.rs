@@ -1,10 +1,12 @@
-//! Work sharing over scoped threads (the `parallel` feature): cross-validation folds, tuning
-//! runs and Monte-Carlo dropout tasks.
+//! Work sharing over worker threads (the `parallel` feature): split matrix products and
+//! optimizer updates, cross-validation folds, tuning runs and Monte-Carlo dropout tasks.
 //!
 //! Tasks are taken from one shared queue in order, one at a time, so runs of unequal length
-//! balance over the threads; the calling thread is one of the workers. What a task computes
-//! never depends on the thread that ran it, so callers that combine results in task order get
-//! the same bits for any number of threads.
+//! balance over the threads; the calling thread is one of the workers. The others are the
+//! process's parked workers ([`super::pool`]), started once; a parallel call made while the
+//! pool is busy (from inside another, or from another thread at the same time) starts scoped
+//! threads of its own instead. What a task computes never depends on the thread that ran it,
+//! so callers that combine results in task order get the same bits for any number of threads.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -20,9 +22,11 @@ static PRODUCT_THREADS: AtomicUsize = AtomicUsize::new(1);
 /// of 128, forward or backward) is split into blocks of at least 64 columns of its result, one
 /// per thread, the calling thread included; smaller products, such as the sonar networks', run
 /// on the calling thread as before. The results are bitwise the same for any number of
-/// threads: every element is summed in the same order whichever thread computes it. Each split
-/// product starts its threads for the call (scoped threads: a few small allocations per product;
-/// the packing buffers are the layer's, kept between calls).
+/// threads: every element is summed in the same order whichever thread computes it. The threads
+/// are started once and then parked between calls, so a split product neither starts a thread
+/// nor allocates (the packing buffers are the layer's, kept between calls); only a split product
+/// run while the workers are busy with another parallel call (e.g. inside a cross-validation
+/// fold running on them) starts threads of its own for the call.
 ///
 /// Threads over folds ([`CrossValidation::threads`](crate::selection::CrossValidation::threads))
 /// and product threads multiply: on a machine with few cores use one or the other.
@@ -111,6 +115,9 @@ where
             }
         }
     };
+    if super::pool::broadcast(workers - 1, &work) {
+        return first_error_of(first_error);
+    }
     std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(workers - 1);
         for i in 1..workers {
@@ -128,6 +135,11 @@ where
             }
         }
     });
+    first_error_of(first_error)
+}
+
+/// The error [`run_queue`] recorded, if any.
+fn first_error_of(first_error: Mutex<Option<(usize, Error)>>) -> Result<()> {
     match first_error
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner)
