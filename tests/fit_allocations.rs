@@ -6,38 +6,16 @@
 //! One test in this file, run without the test harness (`harness = false`), so no other thread
 //! allocates while it counts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ndarray::{Array1, Array2};
 use ndnet::callbacks::LearningRateScheduler;
 use ndnet::prelude::*;
 use ndnet::schedules::InverseTimeDecay;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod counting;
+use counting::allocations_during;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 fn model() -> Sequential {
     let mut model = Sequential::new(6).with_seed(1);
@@ -65,9 +43,10 @@ fn allocations_per_step() -> usize {
     let y = Array2::from_elem((4, 1), 1.0f32);
     let mut model = model();
     model.train_on_batch(&x, &y).unwrap();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    model.train_on_batch(&x, &y).unwrap();
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    allocations_during(|| {
+        model.train_on_batch(&x, &y).unwrap();
+    })
+    .0
 }
 
 fn allocations_of_fit(batch_size: usize) -> usize {
@@ -88,11 +67,12 @@ fn allocations_of_fit(batch_size: usize) -> usize {
     model
         .fit_with_callbacks(&x, &y, &options, &mut [&mut schedule])
         .unwrap();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    model
-        .fit_with_callbacks(&x, &y, &options, &mut [&mut schedule])
-        .unwrap();
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    allocations_during(|| {
+        model
+            .fit_with_callbacks(&x, &y, &options, &mut [&mut schedule])
+            .unwrap();
+    })
+    .0
 }
 
 fn each_extra_batch_of_fit_allocates_only_what_a_training_step_does() {

@@ -6,9 +6,6 @@
 //! therefore holds one test and runs it without the test harness (`harness = false`), so no
 //! other thread allocates while it counts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ndarray::Array2;
 use ndnet::experiments::SonarExperiment;
 use ndnet::layers::Masks;
@@ -16,54 +13,11 @@ use ndnet::prelude::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-
-fn bump(bytes: usize) {
-    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    BYTES.fetch_add(bytes, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counters are atomics,
-// which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump(layout.size());
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+mod counting;
+use counting::allocations_during;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations (alloc, alloc_zeroed, realloc) and the bytes they asked for while `f` runs.
-fn allocations_during(f: impl FnOnce()) -> (usize, usize) {
-    let (n, b) = (
-        ALLOCATIONS.load(Ordering::Relaxed),
-        BYTES.load(Ordering::Relaxed),
-    );
-    f();
-    (
-        ALLOCATIONS.load(Ordering::Relaxed) - n,
-        BYTES.load(Ordering::Relaxed) - b,
-    )
-}
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// `rows` rows of `cols` features in [-2, 2), made before anything is counted.
 fn inputs(rows: usize, cols: usize) -> Array2<f32> {

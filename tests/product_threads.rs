@@ -3,37 +3,14 @@
 //! workers run. Alone in its test binary, without libtest's harness: the setting is
 //! process-wide, and the allocation counter counts every thread.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ndarray::Array2;
 use ndnet::prelude::*;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod counting;
+use counting::allocations_during;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// 192 rows of 600 features and one-hot labels over 10 classes.
 fn data() -> (Array2<f32>, Array2<f32>) {
@@ -137,11 +114,11 @@ fn a_step_on_two_threads_allocates_nothing() {
         y.slice(ndarray::s![..64, ..]),
     );
     model.train_on_batch(xb, yb).unwrap();
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    for _ in 0..3 {
-        model.train_on_batch(xb, yb).unwrap();
-    }
-    let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    let (allocations, _) = allocations_during(|| {
+        for _ in 0..3 {
+            model.train_on_batch(xb, yb).unwrap();
+        }
+    });
     assert_eq!(allocations, 0, "allocations in 3 steps on two threads");
     ndnet::set_product_threads(1);
 }
