@@ -137,7 +137,7 @@ const SPLIT_MIN_LEN: usize = 1 << 18;
 /// ([`crate::set_product_threads`]), a multiple of 64; `None` to run it on the calling thread.
 /// Each element is updated alone, so a split changes no result.
 fn split_len(len: usize) -> Option<(usize, usize)> {
-    let threads = crate::kernels::threads::product_threads();
+    let threads = super::threads::product_threads();
     (threads > 1 && len >= SPLIT_MIN_LEN)
         .then(|| (threads, len.div_ceil(threads).next_multiple_of(64)))
 }
@@ -161,16 +161,7 @@ pub(crate) fn zip_state(
                 .chunks_mut(len)
                 .zip(sb.chunks(len))
                 .zip(ss.chunks_mut(len));
-            // The tasks cannot fail.
-            let _ = crate::kernels::threads::run_queue(
-                threads,
-                blocks,
-                || (),
-                |_, ((a, b), s)| {
-                    slices_state(a, b, s, &f);
-                    Ok(())
-                },
-            );
+            super::threads::for_each(threads, blocks, |((a, b), s)| slices_state(a, b, s, &f));
             return;
         }
         slices_state(sa, sb, ss, f);
@@ -204,16 +195,9 @@ pub(crate) fn zip_state2(
                 .zip(sb.chunks(len))
                 .zip(ss.chunks_mut(len))
                 .zip(st.chunks_mut(len));
-            // The tasks cannot fail.
-            let _ = crate::kernels::threads::run_queue(
-                threads,
-                blocks,
-                || (),
-                |_, (((a, b), s), t)| {
-                    slices_state2(a, b, s, t, &f);
-                    Ok(())
-                },
-            );
+            super::threads::for_each(threads, blocks, |(((a, b), s), t)| {
+                slices_state2(a, b, s, t, &f)
+            });
             return;
         }
         slices_state2(sa, sb, ss, st, f);

@@ -87,8 +87,10 @@ pub(crate) struct Pack {
     bufs: Vec<Vec<f32>>,
 }
 
-/// Products of fewer multiply-adds than this (`m·k·n`) run on the calling thread alone: below
-/// about 2 M multiply-adds (some 20 µs) starting a thread would cost a noticeable share.
+/// Products of fewer multiply-adds than this (`m·k·n`) run on the calling thread alone. 2²¹
+/// multiply-adds take about 50 µs on one core at the 90 GFLOP/s a 1024³ product reaches on the
+/// machine of BENCHMARKS.md's "Product threads"; the threshold was chosen, not tuned against
+/// the cost of waking a parked worker.
 const SPLIT_MIN_MADDS: usize = 1 << 21;
 /// Fewest columns of `c` a thread of a split product takes.
 const SPLIT_MIN_COLS: usize = 64;
@@ -97,7 +99,7 @@ const SPLIT_MIN_COLS: usize = 64;
 /// threads asked for, 1 for small products. A split changes no result: each element of `c` is
 /// summed in the same order whichever block, and so whichever thread, computes it.
 fn split_blocks(m: usize, k: usize, n: usize) -> usize {
-    let threads = crate::kernels::threads::product_threads();
+    let threads = super::threads::product_threads();
     if threads <= 1 || m.saturating_mul(k).saturating_mul(n) < SPLIT_MIN_MADDS {
         return 1;
     }
@@ -135,7 +137,8 @@ pub(crate) fn gemm(
             found: c.shape().to_vec(),
         });
     }
-    gemm_blocks(path(), split_blocks(m, k, n), alpha, a, b, beta, c, pack)
+    gemm_blocks(path(), split_blocks(m, k, n), alpha, a, b, beta, c, pack);
+    Ok(())
 }
 
 /// [`gemm`] on a given path split into `blocks` blocks of columns (fewer when `n` is narrow),
@@ -150,7 +153,7 @@ fn gemm_blocks(
     beta: f32,
     c: &mut ArrayViewMut2<f32>,
     pack: &mut Pack,
-) -> Result<()> {
+) {
     let n = b.ncols();
     let blocks = blocks.clamp(1, n.max(1));
     if pack.bufs.len() < blocks {
@@ -158,7 +161,7 @@ fn gemm_blocks(
     }
     if blocks == 1 {
         gemm_on(path, alpha, a, b, beta, c, &mut pack.bufs[0]);
-        return Ok(());
+        return;
     }
     // Block widths a multiple of 32 columns (two AVX-512 panels), the last one shorter.
     let width = n.div_ceil(blocks).next_multiple_of(32);
@@ -166,15 +169,9 @@ fn gemm_blocks(
         .axis_chunks_iter_mut(Axis(1), width)
         .zip(b.axis_chunks_iter(Axis(1), width))
         .zip(pack.bufs.iter_mut());
-    crate::kernels::threads::run_queue(
-        blocks,
-        items,
-        || (),
-        |(), ((mut c, b), buf)| {
-            gemm_on(path, alpha, a, &b, beta, &mut c, buf);
-            Ok(())
-        },
-    )
+    super::threads::for_each(blocks, items, |((mut c, b), buf)| {
+        gemm_on(path, alpha, a, &b, beta, &mut c, buf);
+    });
 }
 
 /// [`gemm`] on a given path, shapes already checked (`b: (k, n)`, `c: (m, n)`).
@@ -1283,20 +1280,9 @@ mod tests {
                 let c0 = filled(m, n, 4);
                 for (alpha, beta) in [(1.0, 0.0), (0.5, 2.0)] {
                     let run = |blocks: usize, b: &ArrayView2<f32>| {
-                        let mut c = c0.clone();
-                        let mut pack = Pack::default();
-                        let args = (alpha, &a.view(), b, beta);
-                        gemm_blocks(
-                            path,
-                            blocks,
-                            args.0,
-                            args.1,
-                            args.2,
-                            args.3,
-                            &mut c.view_mut(),
-                            &mut pack,
-                        )
-                        .unwrap();
+                        let (mut c, mut pack) = (c0.clone(), Pack::default());
+                        let (a, mut cv) = (a.view(), c.view_mut());
+                        gemm_blocks(path, blocks, alpha, &a, b, beta, &mut cv, &mut pack);
                         c
                     };
                     for b in [b.view(), bt.t()] {

@@ -21,7 +21,9 @@ static PRODUCT_THREADS: AtomicUsize = AtomicUsize::new(1);
 /// A product of at least 2²¹ multiply-adds (`m·k·n`; e.g. a 784 → 1024 `Dense` layer on a batch
 /// of 128, forward or backward) is split into blocks of at least 64 columns of its result, one
 /// per thread, the calling thread included; smaller products, such as the sonar networks', run
-/// on the calling thread as before. The results are bitwise the same for any number of
+/// on the calling thread as before. So is the update of a parameter of at least 2¹⁸ weights by
+/// an optimizer with state (SGD with momentum, RMSprop, Adam), in blocks of weights. The
+/// results are bitwise the same for any number of
 /// threads: every element is summed in the same order whichever thread computes it. The threads
 /// are started once and then parked between calls, so a split product neither starts a thread
 /// nor allocates (the packing buffers are the layer's, kept between calls); only a split product
@@ -37,8 +39,7 @@ static PRODUCT_THREADS: AtomicUsize = AtomicUsize::new(1);
 /// ndnet::set_product_threads(1);
 /// ```
 pub fn set_product_threads(threads: usize) {
-    let threads = if threads == 0 { all_cores() } else { threads };
-    PRODUCT_THREADS.store(threads, Ordering::Relaxed);
+    PRODUCT_THREADS.store(resolve(threads), Ordering::Relaxed);
 }
 
 /// The threads a large matrix product may use (see [`set_product_threads`]); always 1 without
@@ -51,10 +52,14 @@ pub fn product_threads() -> usize {
     }
 }
 
-/// The number of threads that `threads = 0` stands for: the cores the process may use
-/// (`std::thread::available_parallelism`), 1 when that is unknown.
-pub(crate) fn all_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+/// `threads`, with 0 standing for the cores the process may use
+/// (`std::thread::available_parallelism`, 1 when that is unknown).
+fn resolve(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        threads
+    }
 }
 
 /// How many workers run `tasks` tasks when `threads` are asked for (0: all cores): never more
@@ -64,8 +69,7 @@ pub(crate) fn workers(threads: usize, tasks: usize) -> usize {
     if !cfg!(feature = "parallel") {
         return 1;
     }
-    let threads = if threads == 0 { all_cores() } else { threads };
-    threads.min(tasks).max(1)
+    resolve(threads).min(tasks).max(1)
 }
 
 /// Runs `task(&mut state, item)` for every item of `items` on [`workers`]`(threads, n)` threads
@@ -147,6 +151,19 @@ fn first_error_of(first_error: Mutex<Option<(usize, Error)>>) -> Result<()> {
         Some((_, e)) => Err(e),
         None => Ok(()),
     }
+}
+
+/// [`run_queue`] for tasks that cannot fail: `task(item)` for every item of `items`.
+pub(crate) fn for_each<I>(threads: usize, items: I, task: impl Fn(I::Item) + Sync)
+where
+    I: ExactSizeIterator + Send,
+{
+    let infallible = |(): &mut (), item| {
+        task(item);
+        Ok(())
+    };
+    // Only a task's error is returned, and these have none.
+    let _ = run_queue(threads, items, || (), infallible);
 }
 
 /// `run(0), ..., run(n - 1)`, in order of index, on [`workers`]`(threads, n)` threads, one
