@@ -9,7 +9,7 @@
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
 /// A job as the workers see it: a pointer to the caller's closure, valid while the round that
 /// published it runs (see [`broadcast`]).
@@ -21,7 +21,7 @@ struct Job(*const (dyn Fn() + Sync));
 unsafe impl Send for Job {}
 
 struct State {
-    /// The current round's job; `None` between rounds.
+    /// The current round's job; `None` between rounds, so `Some` means the pool is busy.
     job: Option<Job>,
     /// Incremented for each round, so that a worker takes a round at most once.
     round: u64,
@@ -41,8 +41,6 @@ struct Pool {
     wake: Condvar,
     /// Signals the caller that the last running worker finished.
     done: Condvar,
-    /// Held for a whole round: one round at a time.
-    busy: Mutex<()>,
 }
 
 fn pool() -> &'static Pool {
@@ -58,7 +56,6 @@ fn pool() -> &'static Pool {
         }),
         wake: Condvar::new(),
         done: Condvar::new(),
-        busy: Mutex::new(()),
     })
 }
 
@@ -112,12 +109,10 @@ impl Pool {
 /// caller then runs the work some other way.
 pub(crate) fn broadcast(helpers: usize, job: &(dyn Fn() + Sync)) -> bool {
     let pool = pool();
-    let busy = match pool.busy.try_lock() {
-        Ok(guard) => guard,
-        Err(TryLockError::Poisoned(guard)) => guard.into_inner(),
-        Err(TryLockError::WouldBlock) => return false,
-    };
     let mut state = pool.lock();
+    if state.job.is_some() {
+        return false;
+    }
     while state.threads < helpers {
         let started = std::thread::Builder::new()
             .name(format!("ndnet-worker-{}", state.threads + 1))
@@ -141,7 +136,6 @@ pub(crate) fn broadcast(helpers: usize, job: &(dyn Fn() + Sync)) -> bool {
     state.job = Some(Job(erased));
     state.round += 1;
     state.wanted = helpers.min(state.threads);
-    state.panic = None;
     pool.wake.notify_all();
     drop(state);
 
@@ -158,7 +152,6 @@ pub(crate) fn broadcast(helpers: usize, job: &(dyn Fn() + Sync)) -> bool {
     state.job = None;
     let worker_panic = state.panic.take();
     drop(state);
-    drop(busy);
     if let Err(panic) = own {
         resume_unwind(panic);
     }
