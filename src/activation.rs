@@ -6,7 +6,9 @@
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 
 use crate::error::{Error, Result};
-use crate::kernels::elementwise::{map_inplace, zip_slices, zip2};
+use crate::kernels::elementwise::{
+    flush_subnormals, flushed, map_inplace, zip_slices, zip2_flushed,
+};
 use crate::validate;
 
 /// An activation function `y = f(z)`, applied after a layer's affine map or as its own layer.
@@ -136,7 +138,11 @@ impl Activation {
                         e
                     });
                     let inv = 1.0 / sum;
-                    row.mapv_inplace(|v| v * inv);
+                    if flush_subnormals() {
+                        row.mapv_inplace(|v| flushed(v * inv));
+                    } else {
+                        row.mapv_inplace(|v| v * inv);
+                    }
                 }
             }
             Activation::Linear => affine(z, bias, |v| v),
@@ -176,13 +182,13 @@ impl Activation {
         }
         match *self {
             Activation::Linear => {}
-            Activation::Relu => zip2(grad, y, |g, y| *g = if y > 0.0 { *g } else { 0.0 }),
+            Activation::Relu => zip2_flushed(grad, y, |g, y| *g = if y > 0.0 { *g } else { 0.0 }),
             Activation::LeakyRelu { alpha } => {
-                zip2(grad, y, |g, y| *g *= if y > 0.0 { 1.0 } else { alpha })
+                zip2_flushed(grad, y, |g, y| *g *= if y > 0.0 { 1.0 } else { alpha })
             }
-            Activation::Sigmoid => zip2(grad, y, |g, y| *g *= y * (1.0 - y)),
-            Activation::Tanh => zip2(grad, y, |g, y| *g *= 1.0 - y * y),
-            Activation::Selu => zip2(grad, y, |g, y| {
+            Activation::Sigmoid => zip2_flushed(grad, y, |g, y| *g *= y * (1.0 - y)),
+            Activation::Tanh => zip2_flushed(grad, y, |g, y| *g *= 1.0 - y * y),
+            Activation::Selu => zip2_flushed(grad, y, |g, y| {
                 *g *= if y < 0.0 {
                     y + SELU_SCALE * SELU_ALPHA
                 } else {
@@ -190,11 +196,13 @@ impl Activation {
                 }
             }),
             Activation::Softmax => {
+                let flush = flush_subnormals();
                 for (mut g, y) in grad.axis_iter_mut(Axis(0)).zip(y.axis_iter(Axis(0))) {
                     let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
-                    Zip::from(&mut g)
-                        .and(&y)
-                        .for_each(|g, &y| *g = y * (*g - dot));
+                    Zip::from(&mut g).and(&y).for_each(|g, &y| {
+                        let d = y * (*g - dot);
+                        *g = if flush { flushed(d) } else { d };
+                    });
                 }
             }
         }
@@ -204,7 +212,17 @@ impl Activation {
 
 /// `z ← f(z + bias)` row by row (or `z ← f(z)` without a bias), one pass over contiguous rows.
 #[inline]
-fn affine(mut z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, f: impl Fn(f32) -> f32) {
+fn affine(z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, f: impl Fn(f32) -> f32) {
+    if flush_subnormals() {
+        affine_as_is(z, bias, |v| flushed(f(v)));
+    } else {
+        affine_as_is(z, bias, f);
+    }
+}
+
+/// [`affine`] without the flush.
+#[inline]
+fn affine_as_is(mut z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, f: impl Fn(f32) -> f32) {
     let Some(b) = bias else {
         map_inplace(z, |v| *v = f(*v));
         return;

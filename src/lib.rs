@@ -72,6 +72,7 @@ pub mod rng;
 pub mod safetensors;
 pub mod schedules;
 pub mod selection;
+pub use kernels::elementwise::{flush_subnormals, set_flush_subnormals};
 pub use kernels::threads::{product_threads, set_product_threads};
 mod validate;
 

@@ -11,7 +11,70 @@
 //! O(1)) rather than zipping over the shorter one. Public callers check shapes first and
 //! return an error, so the assertions only catch a bug inside the crate.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
+
+static FLUSH_SUBNORMALS: AtomicBool = AtomicBool::new(true);
+
+/// Turns the flushing of subnormal results to zero on or off, for every model in the process
+/// (on by default, as TensorFlow's CPU kernels, and so Keras, run with flush-to-zero and
+/// denormals-are-zero).
+///
+/// A subnormal `f32` is a non-zero value of magnitude below `f32::MIN_POSITIVE` (about
+/// 1.18·10⁻³⁸). Training makes them: the momentum of a weight whose gradient stays 0 (a dead
+/// ReLU's) decays geometrically until it is subnormal, and then stays subnormal for good (with
+/// momentum 0.9 it ends at `4 · 2⁻¹⁴⁹`: `0.9 · 4 · 2⁻¹⁴⁹` rounds back to it); Adam's moments
+/// do the same. Some cores
+/// (Intel's among them) compute on subnormal operands through slow microcode assists.
+///
+/// When on, the values ndnet's element-wise passes write are flushed: a result `x` with
+/// `0 < |x| < f32::MIN_POSITIVE` becomes a zero of the same sign, in
+/// - every parameter and state value an optimizer of this crate writes (SGD, RMSprop, Adam);
+/// - the activation's output in [`Dense`](crate::layers::Dense) and
+///   [`Activation::apply_with_bias`](crate::Activation::apply_with_bias), and its gradient in
+///   [`Activation::backward`](crate::Activation::backward) (the operands of the next products).
+///
+/// This is done in software, not by setting the processor's flush-to-zero and
+/// denormals-are-zero control bits: Rust's compiler assumes the default floating-point
+/// environment, so changing those bits while Rust code runs is undefined behavior. Other values
+/// (the products' sums, the losses) can still be subnormal. Results are bitwise the same from
+/// run to run and for any number of threads either way; the two settings differ only where a
+/// value was subnormal.
+///
+/// ```
+/// use ndnet::Activation;
+/// use ndnet::ndarray::array;
+/// let tiny = f32::MIN_POSITIVE / 4.0; // subnormal
+/// let mut z = array![[tiny, -tiny, 1.0]];
+/// Activation::Linear.apply(z.view_mut());
+/// assert_eq!(z, array![[0.0, -0.0, 1.0]]);
+/// assert!(z[[0, 1]].is_sign_negative());
+/// ndnet::set_flush_subnormals(false);
+/// let mut z = array![[tiny]];
+/// Activation::Linear.apply(z.view_mut());
+/// assert_eq!(z[[0, 0]], tiny);
+/// ndnet::set_flush_subnormals(true);
+/// ```
+pub fn set_flush_subnormals(on: bool) {
+    FLUSH_SUBNORMALS.store(on, Ordering::Relaxed);
+}
+
+/// Whether subnormal results are flushed to zero (see [`set_flush_subnormals`]).
+pub fn flush_subnormals() -> bool {
+    FLUSH_SUBNORMALS.load(Ordering::Relaxed)
+}
+
+/// `x`, or a zero of its sign when `x` is subnormal. Branch-free (a compare and a select), so
+/// the loops that call it stay vectorized. NaN and infinities pass unchanged.
+#[inline(always)]
+pub(crate) fn flushed(x: f32) -> f32 {
+    if x.abs() < f32::MIN_POSITIVE {
+        f32::from_bits(x.to_bits() & 0x8000_0000)
+    } else {
+        x
+    }
+}
 
 /// Defines `$name`, a generic slice loop compiled for AVX-512, AVX2+FMA and the baseline
 /// target, dispatching at run time.
@@ -111,6 +174,20 @@ pub(crate) fn zip2(mut a: ArrayViewMut2<f32>, b: ArrayView2<f32>, f: impl Fn(&mu
     }
 }
 
+/// [`zip2`], then `a` [`flushed`] when [`flush_subnormals`] is on: for the passes whose result
+/// an optimizer keeps or a product reads next.
+#[inline]
+pub(crate) fn zip2_flushed(a: ArrayViewMut2<f32>, b: ArrayView2<f32>, f: impl Fn(&mut f32, f32)) {
+    if flush_subnormals() {
+        zip2(a, b, |x, y| {
+            f(x, y);
+            *x = flushed(*x);
+        });
+    } else {
+        zip2(a, b, f);
+    }
+}
+
 /// `f(a, b, c)` for each triple of elements.
 #[inline]
 pub(crate) fn zip3(
@@ -143,9 +220,29 @@ fn split_len(len: usize) -> Option<(usize, usize)> {
 }
 
 /// `f(a, b, s)` for each element of a parameter `a`, its gradient `b` and an optimizer state `s`
-/// (large contiguous ones split over the product threads).
+/// (large contiguous ones split over the product threads), then `a` and `s` [`flushed`] when
+/// [`flush_subnormals`] is on.
 #[inline]
 pub(crate) fn zip_state(
+    a: ArrayViewMut2<f32>,
+    b: ArrayView2<f32>,
+    s: ArrayViewMut2<f32>,
+    f: impl Fn(&mut f32, f32, &mut f32) + Sync,
+) {
+    if flush_subnormals() {
+        zip_state_as_is(a, b, s, |w, g, v| {
+            f(w, g, v);
+            *w = flushed(*w);
+            *v = flushed(*v);
+        });
+    } else {
+        zip_state_as_is(a, b, s, f);
+    }
+}
+
+/// [`zip_state`] without the flush.
+#[inline]
+fn zip_state_as_is(
     mut a: ArrayViewMut2<f32>,
     b: ArrayView2<f32>,
     mut s: ArrayViewMut2<f32>,
@@ -170,9 +267,31 @@ pub(crate) fn zip_state(
     }
 }
 
-/// `f(a, b, s, t)` with two optimizer states.
+/// `f(a, b, s, t)` with two optimizer states, then `a`, `s` and `t` [`flushed`] when
+/// [`flush_subnormals`] is on.
 #[inline]
 pub(crate) fn zip_state2(
+    a: ArrayViewMut2<f32>,
+    b: ArrayView2<f32>,
+    s: ArrayViewMut2<f32>,
+    t: ArrayViewMut2<f32>,
+    f: impl Fn(&mut f32, f32, &mut f32, &mut f32) + Sync,
+) {
+    if flush_subnormals() {
+        zip_state2_as_is(a, b, s, t, |w, g, m, v| {
+            f(w, g, m, v);
+            *w = flushed(*w);
+            *m = flushed(*m);
+            *v = flushed(*v);
+        });
+    } else {
+        zip_state2_as_is(a, b, s, t, f);
+    }
+}
+
+/// [`zip_state2`] without the flush.
+#[inline]
+fn zip_state2_as_is(
     mut a: ArrayViewMut2<f32>,
     b: ArrayView2<f32>,
     mut s: ArrayViewMut2<f32>,

@@ -1,7 +1,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 use super::{LearningRate, OptimizerConfig, OptimizerState, Stateful, UpdateRule};
-use crate::elementwise::{zip_state, zip2};
+use crate::elementwise::{zip_state, zip2_flushed};
 use crate::error::Result;
 use crate::validate;
 
@@ -143,7 +143,7 @@ impl UpdateRule for SgdConfig {
     ) {
         let m = self.momentum;
         if m == 0.0 {
-            zip2(param, grad, |w, g| *w -= lr * g);
+            zip2_flushed(param, grad, |w, g| *w -= lr * g);
             return;
         }
         let Some([v]) = state.slots_mut(slot, &param) else {
