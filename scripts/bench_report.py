@@ -106,6 +106,21 @@ def read(name):
     return open(path).read().strip() if os.path.exists(path) else None
 
 
+def read_json(name):
+    path = os.path.join(OUT, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def mnist_ndnet(p):
+    """(seconds per epoch, test error %) from the MNIST example's log on `p` product threads."""
+    text = read(f"mnist_ndnet_{p}.txt")
+    m = re.search(r"error\s+([\d.]+)%.*?([\d.]+) s/epoch", text or "")
+    return (float(m.group(2)), float(m.group(1))) if m else None
+
+
 def us(ns):
     return f"{ns / 1e3:,.1f} µs" if ns < 1e6 else f"{ns / 1e6:,.2f} ms"
 
@@ -252,6 +267,70 @@ def main():
                                     f"{one / two:.2f}×", one / two >= 1.8))
         print()
 
+    # Where the large step's time goes
+    bd = read_json("step_breakdown.json")
+    if bd and bd.get("samples"):
+        prof = read("step_profile.txt") or ""
+        m = re.search(r"([\d.]+) ms per step", prof)
+        print("## Where the large step's time goes\n")
+        print("`benches/step_profile.rs` (300 training steps of the 784-1024-1024-10 network above, one")
+        print("thread" + (f", {m.group(1)} ms per step wall" if m else "") + ") under `perf record` with DWARF")
+        print("call graphs; `scripts/step_breakdown.py` gives each sample inside a step to the first")
+        print(f"group its stack matches ({bd['samples']:,} samples):\n")
+        print("| part of the step | share |")
+        print("|---|---:|")
+        for name, share in bd["shares"].items():
+            print(f"| {name} | {share:.1f}% |")
+        print()
+
+    # MNIST epoch
+    nd = {p: mnist_ndnet(p) for p in (1, 2)}
+    pt = {p: read_json(f"mnist_torch_{p}.json") for p in (1, 2)}
+    if nd[1]:
+        print("## One MNIST epoch\n")
+        print("The dropout + max-norm network of the MNIST example (Dropout(0.2), 3 × (Dense(1024, ReLU),")
+        print("Dropout(0.5)), Dense(10, softmax), max-norm 3, SGD with PyTorch-form momentum from 0.5):")
+        print("600 updates of batch 100 and the pass over the 10,000 test images, wall time.")
+        print("`mnist_dropout --models dropout-maxnorm --epochs 1 --product-threads P` against")
+        print("`scripts/mnist_torch.py --threads P`, the same recipe in PyTorch (the data loading")
+        print("excluded on both sides).\n")
+        print("| threads | ndnet | test error | PyTorch (train + test pass) | PyTorch CPU-s | test error | PyTorch / ndnet |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for p in (1, 2):
+            if not nd[p]:
+                continue
+            secs, err = nd[p]
+            e = pt[p]["epochs"][0] if pt[p] else None
+            tsecs = e["train_wall_s"] + e["test_wall_s"] if e else None
+            tcpu = f"{e['train_cpu_s'] + e['test_cpu_s']:.1f}" if e else "–"
+            terr = f"{e['test_error_pct']:.2f}%" if e else "–"
+            print(f"| {p} | {secs:.1f} s | {err:.2f}% | {f'{tsecs:.1f} s' if e else '–'} | "
+                  f"{tcpu} | {terr} | {f'{tsecs / secs:.2f}×' if e else '–'} |")
+        print()
+        e1 = pt[1]["epochs"][0] if pt[1] else None
+        t1 = e1["train_wall_s"] + e1["test_wall_s"] if e1 else None
+        two = f"; 2 threads {nd[2][0]:.1f} s" if nd[2] else ""
+        targets.append(("MNIST 3×1024 epoch, one thread, ≥ 2× PyTorch (2-thread time stated)",
+                        f"{nd[1][0]:.1f} s" + (f", PyTorch {t1:.1f} s, {t1 / nd[1][0]:.2f}×" if t1 else "") + two,
+                        t1 is not None and t1 / nd[1][0] >= 2))
+
+    # Subnormals
+    rows = [("SGD update (momentum 0.9) of 1024×1024 weights, zero gradients, every velocity 4·2⁻¹⁴⁹",
+             "sgd_update_1024x1024_subnormal_velocity"),
+            ("sonar baseline training step, batch 16", "sonar_baseline_b16_train_step")]
+    if any(get("subnormals", f, "off") for _, f in rows):
+        print("## Subnormals\n")
+        print("`ndnet::set_flush_subnormals(false)` and `(true)` (the default: subnormal results of the")
+        print("optimizers and activations flushed to zero in software). One thread, CPU time. Without the")
+        print("flush the velocities stay subnormal from call to call; with it the first call zeroes them.\n")
+        print("| job | flush off | flush on | off / on |")
+        print("|---|---:|---:|---:|")
+        for label, f in rows:
+            off, on = get("subnormals", f, "off"), get("subnormals", f, "on")
+            if off and on:
+                print(f"| {label} | {us(off)} | {us(on)} | {off / on:.2f}× |")
+        print()
+
     # Scaling
     print("## Scaling\n")
     print("Sonar baseline network, by batch size (time per call and samples/s):\n")
@@ -282,6 +361,8 @@ def main():
     for name, val, ok in targets:
         print(f"| {name} | {val} | {'yes' if ok else '**no**'} |")
     print("| Zero heap allocations per training step after the first | `tests/allocations.rs` (counting allocator) | yes (test) |")
+    print("| Bitwise the same results on 1, 2, 3 or 5 product threads | `tests/product_threads.rs` | yes (test) |")
+    print("| Flush-to-zero of subnormal results, on by default, reproducible | `tests/subnormals.rs`; effect: Subnormals above | yes (in software) |")
     print()
 
 
