@@ -2,7 +2,7 @@
 # Runs every benchmark and writes BENCHMARKS.md, all in one sitting: the core's FMA peak and the
 # matrix-product kernels (ndnet's and matrixmultiply's with AVX-512, benches/kernels.rs), the
 # same products in PyTorch (torch.mm, MKL) and NumPy (OpenBLAS), the criterion benches of the
-# networks (and the large one on two product threads), a profile of the large training step
+# networks (and the large one on two product threads), Monte-Carlo dropout, a profile of the large training step
 # (with perf), one MNIST epoch in ndnet and PyTorch, the three sonar experiments timed end to
 # end, and the PyTorch peer scripts.
 #
@@ -53,6 +53,7 @@ echo "load after the kernels: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine
 
 cargo bench --bench forward_backward 2>&1 | tee "$out/criterion.txt"
 cargo bench --bench threads 2>&1 | tee "$out/threads.txt"
+cargo bench --bench mc_dropout 2>&1 | tee "$out/mc_dropout.txt"
 
 # Where the large step's time goes: a sampling profile (perf with DWARF call graphs), when perf
 # is installed and may sample here.

@@ -267,6 +267,30 @@ def main():
                                     f"{one / two:.2f}×", one / two >= 1.8))
         print()
 
+    # Monte-Carlo dropout
+    mc_rows = [("sonar Hidden, 60-60-30-1 with Dropout(0.2) ×2, 208 rows", "mc_sonar_hidden_208"),
+               ("MNIST net, Dropout(0.2) → 3 × (Dense(1024, ReLU) → Dropout(0.5)) → Dense(10, softmax),"
+                " 1,000 rows of random pixels", "mc_mnist_3x1024_1000")]
+    if any(get(g, "predict") for _, g in mc_rows):
+        print("## Monte-Carlo dropout\n")
+        print("`benches/mc_dropout.rs`: `predict` is one forward pass in inference mode, `predict_mc(T)` is")
+        print("`model.mc_dropout(T).seed(7).threads(1).predict(&x)` (one mask per row). One thread, CPU time.")
+        print("The ratio is `predict_mc(T) / (T × predict)`.\n")
+        print("| case | predict | T = 1 | T = 10 | T = 50 | ratio T = 1 / 10 / 50 |")
+        print("|---|---:|---:|---:|---:|---|")
+        for label, g in mc_rows:
+            base = get(g, "predict")
+            ts = [get(g, "predict_mc_threads1", v) for v in ("1", "10", "50")]
+            if base and all(ts):
+                ratios = " / ".join(f"{t / (n * base):.2f}" for t, n in zip(ts, (1, 10, 50)))
+                print(f"| {label} | {us(base)} | {' | '.join(us(t) for t in ts)} | {ratios} |")
+        g = "mc_mnist_3x1024_1000_wall"
+        one, two = get(g, "predict_mc_threads1", "50"), get(g, "predict_mc_threads2", "50")
+        if one and two:
+            print(f"\nThe MNIST net's `predict_mc(50)` on `.threads(1)` and `.threads(2)`, wall time:"
+                  f" {us(one)} and {us(two)}, {one / two:.2f}×.")
+        print()
+
     # Where the large step's time goes
     bd = read_json("step_breakdown.json")
     if bd and bd.get("samples"):
