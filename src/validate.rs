@@ -80,17 +80,12 @@ pub(crate) fn check_finite<D: Dimension>(
     })
 }
 
-/// Whether every value is finite. A value is NaN or infinite exactly when its exponent bits are
-/// all ones; an OR over a contiguous slice vectorizes where a short-circuiting `all` does not.
+/// Whether every value is finite (see [`finite_slice`](crate::kernels::elementwise::finite_slice)
+/// for contiguous arrays, whose check vectorizes where a short-circuiting `all` does not).
 #[inline]
 pub(crate) fn all_finite<D: Dimension>(a: ArrayView<'_, f32, D>) -> bool {
-    const EXP: u32 = 0x7f80_0000;
     match a.as_slice_memory_order() {
-        Some(s) => {
-            s.iter()
-                .fold(0u32, |acc, &v| acc | u32::from(v.to_bits() & EXP == EXP))
-                == 0
-        }
+        Some(s) => crate::kernels::elementwise::finite_slice(s),
         None => a.iter().all(|v| v.is_finite()),
     }
 }

@@ -328,3 +328,96 @@ fn zip_state2_as_is(
             .for_each(|x, &y, z, w| f(x, y, z, w));
     }
 }
+
+/// Whether every element of a slice is finite. NaN and the infinities are the values whose
+/// exponent bits are all ones, so with the sign bit cleared their bits are the largest: one
+/// maximum over the slice, no early exit, so the loop vectorizes (compiled for AVX-512, AVX2
+/// and the baseline, as the loops above).
+pub(crate) fn finite_slice(s: &[f32]) -> bool {
+    #[inline(always)]
+    fn body(s: &[f32]) -> bool {
+        s.iter()
+            .fold(0u32, |m, &v| m.max(v.to_bits() & 0x7fff_ffff))
+            < 0x7f80_0000
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512(s: &[f32]) -> bool {
+            body(s)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(s: &[f32]) -> bool {
+            body(s)
+        }
+        match crate::kernels::gemm::path() {
+            crate::kernels::gemm::Path::Avx512 => {
+                // SAFETY: `path()` returns Avx512 only when the CPU supports AVX-512F.
+                return unsafe { avx512(s) };
+            }
+            crate::kernels::gemm::Path::Avx2 => {
+                // SAFETY: `path()` returns Avx2 only when the CPU supports AVX2 and FMA.
+                return unsafe { avx2(s) };
+            }
+            crate::kernels::gemm::Path::Portable => {}
+        }
+    }
+    body(s)
+}
+
+/// `dst = src` (same shape): one `memcpy` when both are contiguous in standard order.
+pub(crate) fn copy_into(mut dst: ArrayViewMut2<f32>, src: ArrayView2<f32>) {
+    assert_eq!(dst.dim(), src.dim(), "copy_into: shapes differ");
+    match (dst.as_slice_mut(), src.as_slice()) {
+        (Some(d), Some(s)) => d.copy_from_slice(s),
+        _ => dst.assign(&src),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finite_slice_finds_every_non_finite_value_at_every_position() {
+        let finite = [
+            0.0,
+            -0.0,
+            1.0,
+            -f32::MAX,
+            f32::MAX,
+            f32::MIN_POSITIVE / 2.0,
+            -1e-45,
+        ];
+        for len in [0usize, 1, 15, 16, 17, 33, 100] {
+            let base: Vec<f32> = (0..len).map(|i| finite[i % finite.len()]).collect();
+            assert!(finite_slice(&base), "len {len}");
+            for bad in [f32::NAN, -f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                for at in 0..len {
+                    let mut v = base.clone();
+                    v[at] = bad;
+                    assert!(!finite_slice(&v), "{bad} at {at} of {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flushed_zeroes_subnormals_only_and_keeps_the_sign() {
+        let tiny = f32::from_bits(1);
+        assert_eq!(flushed(tiny).to_bits(), 0);
+        assert_eq!(flushed(-tiny).to_bits(), 0x8000_0000);
+        let below = f32::from_bits(f32::MIN_POSITIVE.to_bits() - 1);
+        assert_eq!(flushed(below), 0.0);
+        for v in [
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+            1.0,
+            -0.0,
+            f32::INFINITY,
+        ] {
+            assert_eq!(flushed(v).to_bits(), v.to_bits());
+        }
+        assert!(flushed(f32::NAN).is_nan());
+    }
+}

@@ -7,6 +7,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, AsArray, Ix2, s};
 
 use super::{IntoTargets, LayerSlot, Sequential};
 use crate::error::{Error, Result};
+use crate::kernels::elementwise::copy_into;
 use crate::layers::{GradWrt, Mode};
 use crate::losses::Loss;
 use crate::optimizers::{MAX_ITERATIONS, Optimizer, OptimizerState};
@@ -274,7 +275,7 @@ fn check_grads_and_save(
             if saved[slot].dim() != p.value.dim() {
                 saved[slot] = Array2::zeros(p.value.dim());
             }
-            saved[slot].assign(&p.value);
+            copy_into(saved[slot].view_mut(), p.value.view());
             slot += 1;
         });
     }
@@ -300,7 +301,7 @@ fn restore_params(layers: &mut [LayerSlot], saved: &[Array2<f32>]) {
     for layer in layers.iter_mut() {
         layer.visit_params(&mut |mut p| {
             if let Some(s) = saved.get(slot) {
-                p.value.assign(s);
+                copy_into(p.value.view_mut(), s.view());
             }
             slot += 1;
         });
