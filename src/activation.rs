@@ -126,6 +126,7 @@ impl Activation {
         }
         match self {
             Activation::Softmax => {
+                let flush = flush_subnormals();
                 for mut row in z.axis_iter_mut(Axis(0)) {
                     if let Some(b) = bias {
                         row += &b;
@@ -138,11 +139,7 @@ impl Activation {
                         e
                     });
                     let inv = 1.0 / sum;
-                    if flush_subnormals() {
-                        row.mapv_inplace(|v| flushed(v * inv));
-                    } else {
-                        row.mapv_inplace(|v| v * inv);
-                    }
+                    row.mapv_inplace(|v| flushed(flush, v * inv));
                 }
             }
             Activation::Linear => affine(z, bias, |v| v),
@@ -200,8 +197,7 @@ impl Activation {
                 for (mut g, y) in grad.axis_iter_mut(Axis(0)).zip(y.axis_iter(Axis(0))) {
                     let dot: f32 = g.iter().zip(y.iter()).map(|(a, b)| a * b).sum();
                     Zip::from(&mut g).and(&y).for_each(|g, &y| {
-                        let d = y * (*g - dot);
-                        *g = if flush { flushed(d) } else { d };
+                        *g = flushed(flush, y * (*g - dot));
                     });
                 }
             }
@@ -210,19 +206,12 @@ impl Activation {
     }
 }
 
-/// `z ← f(z + bias)` row by row (or `z ← f(z)` without a bias), one pass over contiguous rows.
+/// `z ← f(z + bias)` row by row (or `z ← f(z)` without a bias), one pass over contiguous rows,
+/// each result [`flushed`] when [`flush_subnormals`] is on.
 #[inline]
-fn affine(z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, f: impl Fn(f32) -> f32) {
-    if flush_subnormals() {
-        affine_as_is(z, bias, |v| flushed(f(v)));
-    } else {
-        affine_as_is(z, bias, f);
-    }
-}
-
-/// [`affine`] without the flush.
-#[inline]
-fn affine_as_is(mut z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, f: impl Fn(f32) -> f32) {
+fn affine(mut z: ArrayViewMut2<f32>, bias: Option<ArrayView1<f32>>, f: impl Fn(f32) -> f32) {
+    let on = flush_subnormals();
+    let f = |v: f32| flushed(on, f(v));
     let Some(b) = bias else {
         map_inplace(z, |v| *v = f(*v));
         return;

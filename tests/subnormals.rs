@@ -13,8 +13,8 @@ fn is_subnormal(v: f32) -> bool {
     v != 0.0 && v.abs() < f32::MIN_POSITIVE
 }
 
-/// One SGD update of a 1×1 weight (`lr`, momentum `m`, Keras's form) with gradient `g`;
-/// returns the weight and the velocity.
+/// SGD updates (learning rate 1, momentum `m`, Keras's form) of a 1×1 weight starting at 1, one
+/// per gradient of `grads`; returns the weight and the velocity.
 fn sgd_steps(m: f32, grads: &[f32]) -> (f32, f32) {
     let mut sgd = Sgd::new(1.0).momentum(m);
     let mut w = array![[1.0f32]];

@@ -24,9 +24,10 @@ static FLUSH_SUBNORMALS: AtomicBool = AtomicBool::new(true);
 /// A subnormal `f32` is a non-zero value of magnitude below `f32::MIN_POSITIVE` (about
 /// 1.18·10⁻³⁸). Training makes them: the momentum of a weight whose gradient stays 0 (a dead
 /// ReLU's) decays geometrically until it is subnormal, and then stays subnormal for good (with
-/// momentum 0.9 it ends at `4 · 2⁻¹⁴⁹`: `0.9 · 4 · 2⁻¹⁴⁹` rounds back to it); Adam's moments
-/// do the same. Some cores
-/// (Intel's among them) compute on subnormal operands through slow microcode assists.
+/// momentum 0.9 it ends at `4 · 2⁻¹⁴⁹`: `0.9 · 4 · 2⁻¹⁴⁹` rounds back to it); Adam's and
+/// RMSprop's moments decay the same way. Some x86 cores compute on subnormal operands through
+/// microcode assists, many times slower than on normal ones (the AMD EPYC of BENCHMARKS.md
+/// showed no such cost).
 ///
 /// When on, the values ndnet's element-wise passes write are flushed: a result `x` with
 /// `0 < |x| < f32::MIN_POSITIVE` becomes a zero of the same sign, in
@@ -39,8 +40,8 @@ static FLUSH_SUBNORMALS: AtomicBool = AtomicBool::new(true);
 /// denormals-are-zero control bits: Rust's compiler assumes the default floating-point
 /// environment, so changing those bits while Rust code runs is undefined behavior. Other values
 /// (the products' sums, the losses) can still be subnormal. Results are bitwise the same from
-/// run to run and for any number of threads either way; the two settings differ only where a
-/// value was subnormal.
+/// run to run and for any number of threads either way; the two settings give different
+/// results only once a value is subnormal (and then possibly in what is computed from it).
 ///
 /// ```
 /// use ndnet::Activation;
@@ -65,30 +66,32 @@ pub fn flush_subnormals() -> bool {
     FLUSH_SUBNORMALS.load(Ordering::Relaxed)
 }
 
-/// `x`, or a zero of its sign when `x` is subnormal. Branch-free (a compare and a select), so
-/// the loops that call it stay vectorized. NaN and infinities pass unchanged.
+/// `x`, or a zero of its sign when `on` and `x` is subnormal. Branch-free (compares and a
+/// select), so the loops that call it stay vectorized; `on` is read once per call of the loop
+/// ([`flush_subnormals`]). NaN and infinities pass unchanged.
 #[inline(always)]
-pub(crate) fn flushed(x: f32) -> f32 {
-    if x.abs() < f32::MIN_POSITIVE {
+pub(crate) fn flushed(on: bool, x: f32) -> f32 {
+    if on && x.abs() < f32::MIN_POSITIVE {
         f32::from_bits(x.to_bits() & 0x8000_0000)
     } else {
         x
     }
 }
 
-/// Defines `$name`, a generic slice loop compiled for AVX-512, AVX2+FMA and the baseline
-/// target, dispatching at run time.
+/// Defines `$name`, a slice loop (generic over one closure type, or not) compiled for AVX-512,
+/// AVX2+FMA and the baseline target, dispatching at run time.
 macro_rules! multiversion {
-    ($(#[$doc:meta])* $vis:vis fn $name:ident<$F:ident: $bound:path>($($arg:ident: $ty:ty),*) $body:block) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident $(<$F:ident: $bound:path>)?
+        ($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
         $(#[$doc])*
         #[inline]
-        $vis fn $name<$F: $bound>($($arg: $ty),*) {
+        $vis fn $name $(<$F: $bound>)? ($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
-                fn avx512<$F: $bound>($($arg: $ty),*) $body
+                fn avx512 $(<$F: $bound>)? ($($arg: $ty),*) $(-> $ret)? $body
                 #[target_feature(enable = "avx2,fma")]
-                fn avx2<$F: $bound>($($arg: $ty),*) $body
+                fn avx2 $(<$F: $bound>)? ($($arg: $ty),*) $(-> $ret)? $body
                 match crate::kernels::gemm::path() {
                     crate::kernels::gemm::Path::Avx512 => {
                         // SAFETY: `path()` returns Avx512 only when the CPU supports AVX-512F.
@@ -178,14 +181,11 @@ pub(crate) fn zip2(mut a: ArrayViewMut2<f32>, b: ArrayView2<f32>, f: impl Fn(&mu
 /// an optimizer keeps or a product reads next.
 #[inline]
 pub(crate) fn zip2_flushed(a: ArrayViewMut2<f32>, b: ArrayView2<f32>, f: impl Fn(&mut f32, f32)) {
-    if flush_subnormals() {
-        zip2(a, b, |x, y| {
-            f(x, y);
-            *x = flushed(*x);
-        });
-    } else {
-        zip2(a, b, f);
-    }
+    let on = flush_subnormals();
+    zip2(a, b, |x, y| {
+        f(x, y);
+        *x = flushed(on, *x);
+    });
 }
 
 /// `f(a, b, c)` for each triple of elements.
@@ -224,30 +224,17 @@ fn split_len(len: usize) -> Option<(usize, usize)> {
 /// [`flush_subnormals`] is on.
 #[inline]
 pub(crate) fn zip_state(
-    a: ArrayViewMut2<f32>,
-    b: ArrayView2<f32>,
-    s: ArrayViewMut2<f32>,
-    f: impl Fn(&mut f32, f32, &mut f32) + Sync,
-) {
-    if flush_subnormals() {
-        zip_state_as_is(a, b, s, |w, g, v| {
-            f(w, g, v);
-            *w = flushed(*w);
-            *v = flushed(*v);
-        });
-    } else {
-        zip_state_as_is(a, b, s, f);
-    }
-}
-
-/// [`zip_state`] without the flush.
-#[inline]
-fn zip_state_as_is(
     mut a: ArrayViewMut2<f32>,
     b: ArrayView2<f32>,
     mut s: ArrayViewMut2<f32>,
     f: impl Fn(&mut f32, f32, &mut f32) + Sync,
 ) {
+    let on = flush_subnormals();
+    let f = |w: &mut f32, g: f32, v: &mut f32| {
+        f(w, g, v);
+        *w = flushed(on, *w);
+        *v = flushed(on, *v);
+    };
     assert!(
         a.dim() == b.dim() && a.dim() == s.dim(),
         "zip_state: shapes differ"
@@ -258,7 +245,7 @@ fn zip_state_as_is(
                 .chunks_mut(len)
                 .zip(sb.chunks(len))
                 .zip(ss.chunks_mut(len));
-            super::threads::for_each(threads, blocks, |((a, b), s)| slices_state(a, b, s, &f));
+            super::threads::for_each(threads, blocks, |((a, b), s)| slices_state(a, b, s, f));
             return;
         }
         slices_state(sa, sb, ss, f);
@@ -271,33 +258,19 @@ fn zip_state_as_is(
 /// [`flush_subnormals`] is on.
 #[inline]
 pub(crate) fn zip_state2(
-    a: ArrayViewMut2<f32>,
-    b: ArrayView2<f32>,
-    s: ArrayViewMut2<f32>,
-    t: ArrayViewMut2<f32>,
-    f: impl Fn(&mut f32, f32, &mut f32, &mut f32) + Sync,
-) {
-    if flush_subnormals() {
-        zip_state2_as_is(a, b, s, t, |w, g, m, v| {
-            f(w, g, m, v);
-            *w = flushed(*w);
-            *m = flushed(*m);
-            *v = flushed(*v);
-        });
-    } else {
-        zip_state2_as_is(a, b, s, t, f);
-    }
-}
-
-/// [`zip_state2`] without the flush.
-#[inline]
-fn zip_state2_as_is(
     mut a: ArrayViewMut2<f32>,
     b: ArrayView2<f32>,
     mut s: ArrayViewMut2<f32>,
     mut t: ArrayViewMut2<f32>,
     f: impl Fn(&mut f32, f32, &mut f32, &mut f32) + Sync,
 ) {
+    let on = flush_subnormals();
+    let f = |w: &mut f32, g: f32, m: &mut f32, v: &mut f32| {
+        f(w, g, m, v);
+        *w = flushed(on, *w);
+        *m = flushed(on, *m);
+        *v = flushed(on, *v);
+    };
     assert!(
         a.dim() == b.dim() && a.dim() == s.dim() && a.dim() == t.dim(),
         "zip_state2: shapes differ"
@@ -315,7 +288,7 @@ fn zip_state2_as_is(
                 .zip(ss.chunks_mut(len))
                 .zip(st.chunks_mut(len));
             super::threads::for_each(threads, blocks, |(((a, b), s), t)| {
-                slices_state2(a, b, s, t, &f)
+                slices_state2(a, b, s, t, f)
             });
             return;
         }
@@ -329,40 +302,15 @@ fn zip_state2_as_is(
     }
 }
 
-/// Whether every element of a slice is finite. NaN and the infinities are the values whose
-/// exponent bits are all ones, so with the sign bit cleared their bits are the largest: one
-/// maximum over the slice, no early exit, so the loop vectorizes (compiled for AVX-512, AVX2
-/// and the baseline, as the loops above).
-pub(crate) fn finite_slice(s: &[f32]) -> bool {
-    #[inline(always)]
-    fn body(s: &[f32]) -> bool {
+multiversion! {
+    /// Whether every element of a slice is finite. NaN and the infinities are the values whose
+    /// exponent bits are all ones, so with the sign bit cleared their bits are the largest: one
+    /// maximum over the slice, no early exit, so the loop vectorizes.
+    pub(crate) fn finite_slice(s: &[f32]) -> bool {
         s.iter()
             .fold(0u32, |m, &v| m.max(v.to_bits() & 0x7fff_ffff))
             < 0x7f80_0000
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512(s: &[f32]) -> bool {
-            body(s)
-        }
-        #[target_feature(enable = "avx2,fma")]
-        fn avx2(s: &[f32]) -> bool {
-            body(s)
-        }
-        match crate::kernels::gemm::path() {
-            crate::kernels::gemm::Path::Avx512 => {
-                // SAFETY: `path()` returns Avx512 only when the CPU supports AVX-512F.
-                return unsafe { avx512(s) };
-            }
-            crate::kernels::gemm::Path::Avx2 => {
-                // SAFETY: `path()` returns Avx2 only when the CPU supports AVX2 and FMA.
-                return unsafe { avx2(s) };
-            }
-            crate::kernels::gemm::Path::Portable => {}
-        }
-    }
-    body(s)
 }
 
 /// `dst = src` (same shape): one `memcpy` when both are contiguous in standard order.
@@ -405,10 +353,10 @@ mod tests {
     #[test]
     fn flushed_zeroes_subnormals_only_and_keeps_the_sign() {
         let tiny = f32::from_bits(1);
-        assert_eq!(flushed(tiny).to_bits(), 0);
-        assert_eq!(flushed(-tiny).to_bits(), 0x8000_0000);
+        assert_eq!(flushed(true, tiny).to_bits(), 0);
+        assert_eq!(flushed(true, -tiny).to_bits(), 0x8000_0000);
         let below = f32::from_bits(f32::MIN_POSITIVE.to_bits() - 1);
-        assert_eq!(flushed(below), 0.0);
+        assert_eq!(flushed(true, below), 0.0);
         for v in [
             f32::MIN_POSITIVE,
             -f32::MIN_POSITIVE,
@@ -416,8 +364,9 @@ mod tests {
             -0.0,
             f32::INFINITY,
         ] {
-            assert_eq!(flushed(v).to_bits(), v.to_bits());
+            assert_eq!(flushed(true, v).to_bits(), v.to_bits());
         }
-        assert!(flushed(f32::NAN).is_nan());
+        assert!(flushed(true, f32::NAN).is_nan());
+        assert_eq!(flushed(false, tiny), tiny);
     }
 }
