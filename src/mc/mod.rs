@@ -57,9 +57,10 @@
 //! allocates does not depend on `T`. With the `parallel` feature and more than one thread the
 //! tasks run on worker threads (see [`McDropout::threads`]), one worker per thread.
 //!
-//! Measured on one thread (`benches/mc_dropout.rs`, T = 1, 10 and 50): `T` passes cost 1.5 to
-//! 1.8 times `T` calls of [`Sequential::predict`] on the sonar tutorial's Hidden network (208
-//! rows) and 0.6 to 0.8 times on a 784-1024-1024-1024-10 dropout network (1,000 rows). Why
+//! Measured on one thread (`benches/mc_dropout.rs`, T = 1, 10 and 50, in BENCHMARKS.md): `T`
+//! passes cost 1.6 to 1.7 times `T` calls of [`Sequential::predict`] on the sonar tutorial's
+//! Hidden network (208 rows) and 0.66 to 0.85 times on a 784-1024-1024-1024-10 dropout network
+//! (1,000 rows). Why
 //! is not measured: on the small network the masks and the `f64` sums may outweigh the
 //! products; on the large one a pass runs blocks of 256 rows where `predict` runs chunks of 32.
 
