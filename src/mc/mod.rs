@@ -59,7 +59,7 @@
 //!
 //! Measured on one thread (`benches/mc_dropout.rs`, T = 1, 10 and 50, in BENCHMARKS.md): `T`
 //! passes cost 1.6 to 1.7 times `T` calls of [`Sequential::predict`] on the sonar tutorial's
-//! Hidden network (208 rows) and 0.66 to 0.85 times on a 784-1024-1024-1024-10 dropout network
+//! Hidden network (208 rows) and 0.7 to 0.9 times on a 784-1024-1024-1024-10 dropout network
 //! (1,000 rows). Why
 //! is not measured: on the small network the masks and the `f64` sums may outweigh the
 //! products; on the large one a pass runs blocks of 256 rows where `predict` runs chunks of 32.
